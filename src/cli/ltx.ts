@@ -1,0 +1,47 @@
+// walship ltx: lists a replica's LTX files.
+import { ALL_LEVELS } from '../replica/client.js';
+import { createReplicaClient } from '../replica/factory.js';
+import { formatTXID } from '../ltx/format.js';
+import { parseArgs, usage, type FlagSpec } from './args.js';
+import { CONFIG_FLAGS, findDb, isReplicaUrl, loadConfigFromArgs, replicaFromUrl, selectReplicas } from './config-source.js';
+import { EXIT_OK, UsageError } from './errors.js';
+
+const FLAGS: Record<string, FlagSpec> = {
+  ...CONFIG_FLAGS,
+  level: { type: 'string', help: 'a level (0-3, 9) or all (default all)' },
+  replica: { type: 'string', help: 'the replica with this name (default: the first)' },
+  h: { type: 'boolean', help: 'show this help' },
+};
+
+export async function ltxCommand(argv: readonly string[]): Promise<number> {
+  const args = parseArgs('ltx', argv, FLAGS);
+  if (args.booleans.has('h')) {
+    process.stdout.write(`${usage('ltx', '[-config FILE] [-level N|all] DB_PATH|REPLICA_URL', FLAGS)}\n`);
+    return EXIT_OK;
+  }
+  if (args.positionals.length !== 1) throw new UsageError('ltx: give exactly one DB_PATH or REPLICA_URL');
+  const source = args.positionals[0]!;
+  const levelArg = args.strings.get('level') ?? 'all';
+  let levels: number[];
+  if (levelArg === 'all') levels = [...ALL_LEVELS].reverse();
+  else if (/^\d$/.test(levelArg) && (ALL_LEVELS as readonly number[]).includes(Number(levelArg))) levels = [Number(levelArg)];
+  else throw new UsageError(`ltx: -level must be 0, 1, 2, 3, 9 or all, not "${levelArg}"`);
+
+  const replica = isReplicaUrl(source)
+    ? replicaFromUrl(source)
+    : selectReplicas(findDb(loadConfigFromArgs(args, false), source), args.strings.get('replica'))[0]!;
+  const client = createReplicaClient(replica);
+  try {
+    const rows: string[][] = [['LEVEL', 'MIN_TXID', 'MAX_TXID', 'SIZE', 'CREATED']];
+    for (const level of levels) {
+      for (const f of await client.listLtxFiles(level)) {
+        rows.push([String(level), formatTXID(f.minTXID), formatTXID(f.maxTXID), String(f.size), f.createdAt.toISOString()]);
+      }
+    }
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n');
+    return EXIT_OK;
+  } finally {
+    await client.close();
+  }
+}

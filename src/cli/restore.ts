@@ -1,0 +1,91 @@
+// walship restore: rebuilds a database from a replica, never over an existing file.
+import path from 'node:path';
+import type { ReplicaConfig } from '../config/types.js';
+import { createLogger } from '../log.js';
+import { createReplicaClient } from '../replica/factory.js';
+import type { IntegrityCheck } from '../restore/apply.js';
+import { restore } from '../restore/restore.js';
+import type { RestoreTarget } from '../restore/plan.js';
+import { parseArgs, usage, type FlagSpec } from './args.js';
+import { CONFIG_FLAGS, findDb, isReplicaUrl, loadConfigFromArgs, replicaFromUrl, selectReplicas } from './config-source.js';
+import { EXIT_OK, UsageError } from './errors.js';
+
+const FLAGS: Record<string, FlagSpec> = {
+  ...CONFIG_FLAGS,
+  o: { type: 'string', help: 'output path (default: the database path)' },
+  timestamp: { type: 'string', help: 'restore the state at this RFC 3339 time' },
+  txid: { type: 'string', help: 'restore up to this TXID (decimal, or 16 hex digits)' },
+  replica: { type: 'string', help: 'restore from the replica with this name' },
+  'if-db-not-exists': { type: 'boolean', help: 'do nothing, successfully, if the output exists' },
+  'if-replica-exists': { type: 'boolean', help: 'do nothing, successfully, if the replica holds no backup' },
+  'integrity-check': { type: 'string', help: 'none, quick (default) or full' },
+  h: { type: 'boolean', help: 'show this help' },
+};
+
+export async function restoreCommand(argv: readonly string[]): Promise<number> {
+  const args = parseArgs('restore', argv, FLAGS);
+  if (args.booleans.has('h')) {
+    process.stdout.write(`${usage('restore', '[flags] DB_PATH|REPLICA_URL', FLAGS)}\n`);
+    return EXIT_OK;
+  }
+  if (args.positionals.length !== 1) throw new UsageError('restore: give exactly one DB_PATH or REPLICA_URL');
+  const source = args.positionals[0]!;
+  const target = parseTarget(args.strings.get('txid'), args.strings.get('timestamp'));
+  const integrity = args.strings.get('integrity-check') ?? 'quick';
+  if (!['none', 'quick', 'full'].includes(integrity)) throw new UsageError(`restore: -integrity-check must be none, quick or full, not "${integrity}"`);
+
+  let replicas: ReplicaConfig[];
+  let output = args.strings.get('o');
+  const loaded = loadConfigFromArgs(args, false);
+  const log = createLogger(loaded?.config.logLevel);
+  for (const w of loaded?.warnings ?? []) log.warn({ event: 'config_warning' }, w);
+  if (isReplicaUrl(source)) {
+    if (!output) throw new UsageError('restore: -o OUT is required when restoring from a replica URL');
+    replicas = [replicaFromUrl(source)];
+  } else {
+    const db = findDb(loaded, source);
+    replicas = selectReplicas(db, args.strings.get('replica'));
+    output ??= db.path;
+  }
+  const outputPath = path.resolve(output);
+  const clients = replicas.map((r) => ({ name: r.name, client: createReplicaClient(r) }));
+  try {
+    const outcome = await restore({
+      replicas: clients,
+      outputPath,
+      target,
+      integrity: integrity as IntegrityCheck,
+      ifDbNotExists: args.booleans.has('if-db-not-exists'),
+      ifReplicaExists: args.booleans.has('if-replica-exists'),
+    });
+    switch (outcome.kind) {
+      case 'database-exists':
+        log.info({ event: 'restore_skipped', db: outputPath, reason: 'database exists' }, 'database exists; nothing restored');
+        break;
+      case 'replica-empty':
+        log.info({ event: 'restore_skipped', db: outputPath, reason: 'replica empty' }, 'no backup in the replica; nothing restored');
+        break;
+      case 'restored':
+        log.info({ event: 'restored', db: outputPath, replica: outcome.replica, txid: outcome.txid, files: outcome.files }, 'restored');
+    }
+    return EXIT_OK;
+  } finally {
+    await Promise.all(clients.map((c) => c.client.close().catch(() => undefined)));
+  }
+}
+
+function parseTarget(txid: string | undefined, timestamp: string | undefined): RestoreTarget {
+  if (txid !== undefined && timestamp !== undefined) throw new UsageError('restore: give -txid or -timestamp, not both');
+  if (txid !== undefined) {
+    const n = /^[0-9a-f]{16}$/i.test(txid) ? Number.parseInt(txid, 16) : /^\d+$/.test(txid) ? Number(txid) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`restore: -txid "${txid}" is not a TXID`);
+    return { txid: n };
+  }
+  if (timestamp !== undefined) {
+    const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+    const t = new Date(timestamp);
+    if (!rfc3339.test(timestamp) || Number.isNaN(t.getTime())) throw new UsageError(`restore: -timestamp "${timestamp}" is not an RFC 3339 time`);
+    return { timestamp: t };
+  }
+  return {};
+}

@@ -1,0 +1,337 @@
+// Reads a walship or Litestream YAML config: env expansion, YAML parsing, validation and defaults.
+// Every error names the key path it is about; unknown keys draw warnings, never silence.
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import { parseReplicaUrl, redactUrl, ReplicaUrlError } from '../replica/url.js';
+import { parseDuration } from './duration.js';
+import { expandEnv } from './expand-env.js';
+import { DEFAULTS, type DbConfig, type ReplicaConfig, type SftpSettings, type WalshipConfig } from './types.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface LoadedConfig {
+  config: WalshipConfig;
+  warnings: string[];
+  file: string;
+}
+
+export interface LoadOptions {
+  expandEnv?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+type Obj = Record<string, unknown>;
+
+// Keys Litestream knows that walship accepts but does not act on (other backends, other features).
+const IGNORED_TOP = ['mcp-addr', 'socket', 'heartbeat-url', 'heartbeat-interval', 'verify-compaction', 'l0-retention-check-interval', 'shutdown-sync-interval', 'access-key-id', 'secret-access-key', 'region', 'bucket', 'endpoint'];
+const IGNORED_DB = ['meta-path', 'meta-dir', 'max-sync-wal-bytes', 'restore-if-db-not-exists', 'max-checkpoint-page-count'];
+const IGNORED_REPLICA = ['max-sync-ltx-files', 'auto-recover', 'concurrent-writes'];
+
+export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.WALSHIP_CONFIG || '/etc/walship.yml';
+}
+
+export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config ${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return { ...parseConfig(text, file, opts), file };
+}
+
+export function parseConfig(text: string, file: string, opts: LoadOptions = {}): { config: WalshipConfig; warnings: string[] } {
+  const env = opts.env ?? process.env;
+  const expanded = opts.expandEnv === false ? text : expandEnv(text, env);
+  const doc = YAML.parseDocument(expanded, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const line = e.linePos?.[0]?.line;
+    throw new ConfigError(`config ${file}${line ? ` line ${line}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`);
+  }
+  const root: unknown = doc.toJS();
+  if (root === null || root === undefined) throw new ConfigError(`config ${file}: file is empty; expected a "dbs:" list`);
+  const warnings: string[] = [];
+  const config = new Validator(file, warnings, env).root(root);
+  return { config, warnings };
+}
+
+class Validator {
+  constructor(
+    private readonly file: string,
+    private readonly warnings: string[],
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  fail(key: string, message: string): never {
+    throw new ConfigError(`config ${this.file}: ${key}: ${message}`);
+  }
+
+  object(v: unknown, key: string): Obj {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(key, `expected a mapping, got ${describe(v)}`);
+    return v as Obj;
+  }
+
+  checkKeys(o: Obj, key: string, known: readonly string[]): void {
+    for (const k of Object.keys(o)) {
+      if (!known.includes(k)) this.warnings.push(`config ${this.file}: unknown key ${key ? `${key}.` : ''}${k} (ignored)`);
+    }
+  }
+
+  str(o: Obj, k: string, key: string): string | null {
+    const v = o[k];
+    if (v === undefined || v === null) return null;
+    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+    if (typeof v !== 'string') this.fail(`${key}.${k}`, `expected a string, got ${describe(v)}`);
+    return v;
+  }
+
+  bool(o: Obj, k: string, key: string): boolean | null {
+    const v = o[k];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'boolean') this.fail(`${key}.${k}`, `${JSON.stringify(v)} is not true or false`);
+    return v;
+  }
+
+  int(o: Obj, k: string, key: string, min: number): number | null {
+    const v = o[k];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(`${key}.${k}`, `${JSON.stringify(v)} is not an integer`);
+    if (v < min) this.fail(`${key}.${k}`, `${v} is below the minimum ${min}`);
+    return v;
+  }
+
+  duration(o: Obj, k: string, key: string, opts: { allowZero: boolean }): number | null {
+    const v = o[k];
+    if (v === undefined || v === null) return null;
+    const ms = typeof v === 'string' ? parseDuration(v) : typeof v === 'number' && v === 0 ? 0 : null;
+    if (ms === null) this.fail(`${key}.${k}`, `${JSON.stringify(v)} is not a duration (use Go syntax such as 1s, 500ms, 1h30m)`);
+    if (ms < 0) this.fail(`${key}.${k}`, `${JSON.stringify(v)} is negative`);
+    if (ms === 0 && !opts.allowZero) this.fail(`${key}.${k}`, `${JSON.stringify(v)} must be greater than zero`);
+    return ms;
+  }
+
+  root(v: unknown): WalshipConfig {
+    const o = this.object(v, '(top level)');
+    this.checkKeys(o, '', ['dbs', 'addr', 'logging', 'snapshot', 'levels', 'validation', 'retention', 'l0-retention', 'exec', 'shutdown-sync-timeout', 'sync-interval', 'validation-interval', ...IGNORED_TOP]);
+    const addr = this.str(o, 'addr', '');
+    if (addr !== null && addr !== '' && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/.test(addr)) {
+      this.fail('addr', `${JSON.stringify(addr)} is not host:port`);
+    }
+    if (addr) {
+      const port = Number(addr.slice(addr.lastIndexOf(':') + 1));
+      if (port < 1 || port > 65535) this.fail('addr', `port ${port} is out of range`);
+    }
+    let logLevel: string | null = null;
+    if (o.logging !== undefined && o.logging !== null) {
+      const l = this.object(o.logging, 'logging');
+      this.checkKeys(l, 'logging', ['level', 'type', 'stderr']);
+      logLevel = this.str(l, 'level', 'logging');
+      if (logLevel !== null && !['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(logLevel.toLowerCase())) {
+        this.fail('logging.level', `${JSON.stringify(logLevel)} is not one of trace, debug, info, warn, error`);
+      }
+    }
+    // Top-level (v0.5) settings that apply to every replica unless a replica sets its own.
+    const globalSync = this.duration(o, 'sync-interval', '', { allowZero: true });
+    const globalValidation = this.duration(o, 'validation-interval', '', { allowZero: true });
+    let snapshotInterval: number | null = null;
+    let snapshotRetention: number | null = null;
+    if (o.snapshot !== undefined && o.snapshot !== null) {
+      const s = this.object(o.snapshot, 'snapshot');
+      this.checkKeys(s, 'snapshot', ['interval', 'retention']);
+      snapshotInterval = this.duration(s, 'interval', 'snapshot', { allowZero: false });
+      snapshotRetention = this.duration(s, 'retention', 'snapshot', { allowZero: false });
+    }
+    let validationInterval = globalValidation;
+    if (o.validation !== undefined && o.validation !== null) {
+      const s = this.object(o.validation, 'validation');
+      this.checkKeys(s, 'validation', ['interval']);
+      validationInterval = this.duration(s, 'interval', 'validation', { allowZero: true }) ?? validationInterval;
+    }
+    if (o.retention !== undefined && o.retention !== null) {
+      const s = this.object(o.retention, 'retention');
+      this.checkKeys(s, 'retention', ['enabled']);
+      this.bool(s, 'enabled', 'retention');
+    }
+    const levelIntervalsMs: [number, number, number] = [...DEFAULTS.levelIntervalsMs];
+    if (o.levels !== undefined && o.levels !== null) {
+      if (!Array.isArray(o.levels)) this.fail('levels', `expected a list, got ${describe(o.levels)}`);
+      if (o.levels.length > 3) this.fail('levels', `at most 3 compaction levels are supported, got ${o.levels.length}`);
+      o.levels.forEach((lv: unknown, i: number) => {
+        const l = this.object(lv, `levels[${i}]`);
+        this.checkKeys(l, `levels[${i}]`, ['interval']);
+        const ms = this.duration(l, 'interval', `levels[${i}]`, { allowZero: false });
+        if (ms !== null) levelIntervalsMs[i] = ms;
+      });
+    }
+    const l0RetentionMs = this.duration(o, 'l0-retention', '', { allowZero: true }) ?? DEFAULTS.l0RetentionMs;
+    const shutdownSyncTimeoutMs = this.duration(o, 'shutdown-sync-timeout', '', { allowZero: true }) ?? DEFAULTS.shutdownSyncTimeoutMs;
+    const exec = this.str(o, 'exec', '');
+
+    if (o.dbs === undefined || o.dbs === null) this.fail('dbs', 'required: list the databases to replicate');
+    if (!Array.isArray(o.dbs)) this.fail('dbs', `expected a list, got ${describe(o.dbs)}`);
+    if (o.dbs.length === 0) this.fail('dbs', 'the list is empty');
+    const replicaDefaults = {
+      syncIntervalMs: globalSync,
+      validationIntervalMs: validationInterval,
+      snapshotIntervalMs: snapshotInterval,
+      retentionMs: snapshotRetention,
+    };
+    const dbs = o.dbs.map((d: unknown, i: number) => this.db(d, `dbs[${i}]`, replicaDefaults));
+    const seen = new Set<string>();
+    dbs.forEach((d, i) => {
+      if (seen.has(d.path)) this.fail(`dbs[${i}].path`, `${d.path} is listed twice`);
+      seen.add(d.path);
+    });
+    return { addr: addr || null, logLevel, shutdownSyncTimeoutMs, levelIntervalsMs, l0RetentionMs, exec: exec || null, dbs };
+  }
+
+  db(v: unknown, key: string, defaults: ReplicaDefaults): DbConfig {
+    const o = this.object(v, key);
+    this.checkKeys(o, key, ['path', 'replicas', 'replica', 'monitor-interval', 'checkpoint-interval', 'busy-timeout', 'min-checkpoint-page-count', 'truncate-page-n', 'snapshot', 'dir', 'pattern', 'recursive', 'watch', ...IGNORED_DB]);
+    if (o.dir !== undefined) this.fail(`${key}.dir`, 'directory scanning is not supported; list each database with path:');
+    const p = this.str(o, 'path', key);
+    if (!p) this.fail(`${key}.path`, 'required');
+    const dbPath = path.resolve(expandHome(p, this.env));
+    let replicaList: unknown[];
+    if (o.replica !== undefined && o.replicas !== undefined) this.fail(`${key}.replica`, 'use either replica: or replicas:, not both');
+    if (o.replica !== undefined) replicaList = [o.replica];
+    else if (o.replicas === undefined || o.replicas === null) this.fail(`${key}.replicas`, 'required: at least one replica');
+    else if (!Array.isArray(o.replicas)) this.fail(`${key}.replicas`, `expected a list, got ${describe(o.replicas)}`);
+    else replicaList = o.replicas;
+    if (replicaList!.length === 0) this.fail(`${key}.replicas`, 'the list is empty');
+    const single = o.replica !== undefined;
+    const replicas = replicaList!.map((r, i) => this.replica(r, single ? `${key}.replica` : `${key}.replicas[${i}]`, defaults));
+    nameReplicas(replicas);
+    const names = new Set<string>();
+    replicas.forEach((r) => {
+      if (names.has(r.name)) this.fail(`${r.keyPath}.name`, `replica name "${r.name}" is used twice`);
+      names.add(r.name);
+    });
+    return {
+      path: dbPath,
+      monitorIntervalMs: this.duration(o, 'monitor-interval', key, { allowZero: false }) ?? DEFAULTS.monitorIntervalMs,
+      checkpointIntervalMs: this.duration(o, 'checkpoint-interval', key, { allowZero: false }) ?? DEFAULTS.checkpointIntervalMs,
+      busyTimeoutMs: this.duration(o, 'busy-timeout', key, { allowZero: true }) ?? DEFAULTS.busyTimeoutMs,
+      minCheckpointPageN: this.int(o, 'min-checkpoint-page-count', key, 1) ?? DEFAULTS.minCheckpointPageN,
+      truncatePageN: this.int(o, 'truncate-page-n', key, 1) ?? DEFAULTS.truncatePageN,
+      replicas,
+      keyPath: key,
+    };
+  }
+
+  replica(v: unknown, key: string, defaults: ReplicaDefaults): ReplicaConfig {
+    const o = this.object(v, key);
+    this.checkKeys(o, key, [
+      'type', 'name', 'url', 'path', 'retention', 'retention-check-interval', 'sync-interval', 'snapshot-interval', 'validation-interval',
+      'host', 'user', 'password', 'key-path', 'key-passphrase', 'host-key', 'known-hosts-path', 'insecure-skip-host-key-check',
+      ...IGNORED_REPLICA,
+    ]);
+    const url = this.str(o, 'url', key);
+    const type = this.str(o, 'type', key);
+    const p = this.str(o, 'path', key);
+    let parsed;
+    try {
+      if (url) parsed = parseReplicaUrl(url);
+      else if (type === 'sftp') parsed = { type: 'sftp' as const, host: '', port: null, user: null, password: null, path: p ?? '' };
+      else if (p) parsed = parseReplicaUrl(p);
+      else this.fail(key, 'needs url: or path:');
+    } catch (err) {
+      if (err instanceof ReplicaUrlError) this.fail(`${key}.url`, err.message);
+      throw err;
+    }
+    if (type && type !== parsed.type) this.fail(`${key}.type`, `"${type}" does not match the URL's scheme "${parsed.type}"`);
+    let sftp: SftpSettings | null = null;
+    let replicaPath = parsed.type === 'file' ? path.resolve(expandHome(parsed.path, this.env)) : parsed.path;
+    if (parsed.type === 'sftp') {
+      const hostField = this.str(o, 'host', key);
+      let host = parsed.host;
+      let port = parsed.port ?? 22;
+      if (hostField) {
+        const m = /^(.*?)(?::(\d+))?$/.exec(hostField)!;
+        host = m[1]!;
+        if (m[2]) port = Number(m[2]);
+      }
+      if (!host) this.fail(`${key}.host`, 'sftp replica needs a host');
+      if (port < 1 || port > 65535) this.fail(`${key}.url`, `port ${port} is out of range`);
+      const user = this.str(o, 'user', key) ?? parsed.user;
+      if (!user) this.fail(`${key}.user`, `sftp replica needs a user, in the URL (sftp://user@${host}/...) or as user:`);
+      if (url && p) replicaPath = p;
+      if (!replicaPath || replicaPath === '/') this.fail(`${key}.url`, 'sftp replica needs a path');
+      const keyPath = this.str(o, 'key-path', key);
+      const knownHostsPath = this.str(o, 'known-hosts-path', key);
+      if (keyPath && !existsSync(expandHome(keyPath, this.env))) this.fail(`${key}.key-path`, `file ${keyPath} does not exist`);
+      if (knownHostsPath && !existsSync(expandHome(knownHostsPath, this.env))) this.fail(`${key}.known-hosts-path`, `file ${knownHostsPath} does not exist`);
+      sftp = {
+        host,
+        port,
+        user,
+        password: this.str(o, 'password', key) ?? parsed.password,
+        keyPath: keyPath ? expandHome(keyPath, this.env) : null,
+        keyPassphrase: this.str(o, 'key-passphrase', key),
+        hostKey: this.str(o, 'host-key', key),
+        knownHostsPath: knownHostsPath ? expandHome(knownHostsPath, this.env) : null,
+        insecureSkipHostKeyCheck: this.bool(o, 'insecure-skip-host-key-check', key) ?? false,
+      };
+    } else {
+      for (const k of ['host', 'user', 'password', 'key-path', 'key-passphrase', 'host-key', 'known-hosts-path', 'insecure-skip-host-key-check']) {
+        if (o[k] !== undefined) this.fail(`${key}.${k}`, 'only applies to sftp replicas');
+      }
+    }
+    return {
+      name: this.str(o, 'name', key) ?? '',
+      type: parsed.type,
+      path: replicaPath,
+      sftp,
+      syncIntervalMs: this.duration(o, 'sync-interval', key, { allowZero: true }) ?? defaults.syncIntervalMs ?? DEFAULTS.syncIntervalMs,
+      retentionMs: this.duration(o, 'retention', key, { allowZero: false }) ?? defaults.retentionMs ?? DEFAULTS.retentionMs,
+      retentionCheckIntervalMs: this.duration(o, 'retention-check-interval', key, { allowZero: false }) ?? DEFAULTS.retentionCheckIntervalMs,
+      snapshotIntervalMs: this.duration(o, 'snapshot-interval', key, { allowZero: false }) ?? defaults.snapshotIntervalMs ?? DEFAULTS.snapshotIntervalMs,
+      validationIntervalMs: this.duration(o, 'validation-interval', key, { allowZero: true }) ?? defaults.validationIntervalMs,
+      keyPath: key,
+    };
+  }
+}
+
+interface ReplicaDefaults {
+  syncIntervalMs: number | null;
+  validationIntervalMs: number | null;
+  snapshotIntervalMs: number | null;
+  retentionMs: number | null;
+}
+
+/** Unnamed replicas are named by type, with an index when two share a type: "file", "sftp0", "sftp1". */
+function nameReplicas(replicas: ReplicaConfig[]): void {
+  const byType = new Map<string, number>();
+  for (const r of replicas) if (!r.name) byType.set(r.type, (byType.get(r.type) ?? 0) + 1);
+  const next = new Map<string, number>();
+  for (const r of replicas) {
+    if (r.name) continue;
+    if ((byType.get(r.type) ?? 0) > 1) {
+      const i = next.get(r.type) ?? 0;
+      next.set(r.type, i + 1);
+      r.name = `${r.type}${i}`;
+    } else {
+      r.name = r.type;
+    }
+  }
+}
+
+function expandHome(p: string, env: NodeJS.ProcessEnv): string {
+  if (p === '~' || p.startsWith('~/')) return path.join(env.HOME || os.homedir(), p.slice(1));
+  return p;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+export { redactUrl };

@@ -1,0 +1,46 @@
+// What every replica backend provides. Files are named by level and TXID range; the file names
+// are the replica's only index, so listing is the one query there is.
+
+export interface LtxFileInfo {
+  level: number;
+  minTXID: number;
+  maxTXID: number;
+  size: number;
+  /** The LTX header's timestamp, kept as the file's modification time (as Litestream does). */
+  createdAt: Date;
+}
+
+export const SNAPSHOT_LEVEL = 9;
+export const COMPACTION_LEVELS = [1, 2, 3] as const;
+/** Levels a restore plan looks at, highest first. */
+export const ALL_LEVELS = [SNAPSHOT_LEVEL, 3, 2, 1, 0] as const;
+
+export interface ReplicaClient {
+  /** "file", "sftp", ... */
+  readonly type: string;
+  /** Where the replica lives, for logs and errors; never holds a secret. */
+  readonly location: string;
+
+  /** Files of one level, sorted by TXID range. A missing level is an empty list. */
+  listLtxFiles(level: number): Promise<LtxFileInfo[]>;
+  /** Uploads a local file so that a reader never sees it partially written. */
+  writeLtxFile(info: LtxFileInfo, localPath: string): Promise<void>;
+  readLtxFile(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): Promise<Buffer>;
+  deleteLtxFiles(infos: LtxFileInfo[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class ReplicaError extends Error {
+  override name = 'ReplicaError';
+  constructor(
+    readonly replica: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`replica ${replica}: ${message}`, options);
+  }
+}
+
+export function describeFile(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): string {
+  return `ltx/${info.level}/${info.minTXID.toString(16).padStart(16, '0')}-${info.maxTXID.toString(16).padStart(16, '0')}.ltx`;
+}

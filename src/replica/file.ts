@@ -1,0 +1,92 @@
+// A replica in a local directory (file:///path or a plain path), laid out as Litestream lays it out:
+// <root>/ltx/<level>/<min>-<max>.ltx, each file's mtime set to its header timestamp.
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { formatLtxFilename, parseLtxFilename } from '../ltx/format.js';
+import { fsyncDir } from '../replication/staging.js';
+import { describeFile, ReplicaError, type LtxFileInfo, type ReplicaClient } from './client.js';
+
+export class FileReplicaClient implements ReplicaClient {
+  readonly type = 'file';
+
+  constructor(readonly root: string) {}
+
+  get location(): string {
+    return `file://${this.root}`;
+  }
+
+  private levelDir(level: number): string {
+    return path.join(this.root, 'ltx', String(level));
+  }
+
+  private filePath(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): string {
+    return path.join(this.levelDir(info.level), formatLtxFilename(info.minTXID, info.maxTXID));
+  }
+
+  async listLtxFiles(level: number): Promise<LtxFileInfo[]> {
+    const dir = this.levelDir(level);
+    let entries: string[];
+    try {
+      entries = await fsp.readdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw this.fail(`list ${dir}`, err);
+    }
+    const out: LtxFileInfo[] = [];
+    for (const name of entries) {
+      const r = parseLtxFilename(name);
+      if (!r) continue;
+      const st = await fsp.stat(path.join(dir, name)).catch(() => null);
+      if (st) out.push({ level, ...r, size: st.size, createdAt: st.mtime });
+    }
+    return out.sort((a, b) => a.minTXID - b.minTXID || a.maxTXID - b.maxTXID);
+  }
+
+  async writeLtxFile(info: LtxFileInfo, localPath: string): Promise<void> {
+    const final = this.filePath(info);
+    const dir = path.dirname(final);
+    const tmp = `${final}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await fsp.mkdir(dir, { recursive: true });
+      await fsp.copyFile(localPath, tmp);
+      const fh = await fsp.open(tmp, 'r+');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fsp.utimes(tmp, info.createdAt, info.createdAt);
+      await fsp.rename(tmp, final);
+      await fsyncDir(dir);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      throw this.fail(`write ${describeFile(info)}`, err);
+    }
+  }
+
+  async readLtxFile(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): Promise<Buffer> {
+    try {
+      return await fsp.readFile(this.filePath(info));
+    } catch (err) {
+      throw this.fail(`read ${describeFile(info)}`, err);
+    }
+  }
+
+  async deleteLtxFiles(infos: LtxFileInfo[]): Promise<void> {
+    for (const info of infos) {
+      try {
+        await fsp.rm(this.filePath(info), { force: true });
+      } catch (err) {
+        throw this.fail(`delete ${describeFile(info)}`, err);
+      }
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  private fail(what: string, err: unknown): ReplicaError {
+    const e = err as NodeJS.ErrnoException;
+    return new ReplicaError(this.location, `${what}: ${e.message}`, { cause: err });
+  }
+}

@@ -1,0 +1,47 @@
+// Replica URLs: file:///dir, a plain /dir, or sftp://user@host[:port]/path.
+
+export type ParsedReplicaUrl =
+  | { type: 'file'; path: string }
+  | { type: 'sftp'; host: string; port: number | null; user: string | null; password: string | null; path: string };
+
+export class ReplicaUrlError extends Error {
+  override name = 'ReplicaUrlError';
+}
+
+export function parseReplicaUrl(text: string): ParsedReplicaUrl {
+  if (!text.includes('://')) {
+    if (text.trim() === '') throw new ReplicaUrlError('empty replica URL');
+    return { type: 'file', path: text };
+  }
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new ReplicaUrlError(`not a valid URL: ${redactUrl(text)}`);
+  }
+  const scheme = u.protocol.replace(/:$/, '');
+  if (scheme === 'file') {
+    if (u.host !== '' && u.host !== 'localhost') throw new ReplicaUrlError(`file URL must not name a host: ${redactUrl(text)}`);
+    const p = decodeURIComponent(u.pathname);
+    if (p === '' || p === '/') throw new ReplicaUrlError(`file URL needs a directory path: ${redactUrl(text)}`);
+    return { type: 'file', path: p };
+  }
+  if (scheme === 'sftp') {
+    if (!u.hostname) throw new ReplicaUrlError(`sftp URL needs a host: ${redactUrl(text)}`);
+    const p = decodeURIComponent(u.pathname);
+    return {
+      type: 'sftp',
+      host: u.hostname.replace(/^\[|\]$/g, ''),
+      port: u.port ? Number(u.port) : null,
+      user: u.username ? decodeURIComponent(u.username) : null,
+      password: u.password ? decodeURIComponent(u.password) : null,
+      path: p === '' ? '/' : p,
+    };
+  }
+  throw new ReplicaUrlError(`unsupported replica scheme "${scheme}" (walship supports file and sftp)`);
+}
+
+/** A URL safe to print: any password is replaced. */
+export function redactUrl(text: string): string {
+  return text.replace(/^(\w+:\/\/[^:@/]*):[^@/]*@/, '$1:****@');
+}

@@ -1,0 +1,350 @@
+// Capture for one database: reads newly committed WAL frames from the last position and writes
+// them as a level-0 LTX file into staging. Continuity is checked on every pass; when it cannot be
+// proven, the next file holds every page (a snapshot), and the reason is reported.
+import { promises as fsp, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { LtxEncoder } from '../ltx/encoder.js';
+import { HEADER_FLAG_NO_CHECKSUM, lockPgno } from '../ltx/format.js';
+import { peekLtxHeader } from '../ltx/decoder.js';
+import { SNAPSHOT_LEVEL, type LtxFileInfo } from '../replica/client.js';
+import { Checkpointer, type CheckpointMode, type CheckpointResult } from '../sqlite/checkpoint.js';
+import { parseDbHeader } from '../sqlite/db-header.js';
+import { PinnedReader } from '../sqlite/pinned-reader.js';
+import { WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE, type RunningChecksum } from '../sqlite/wal-format.js';
+import { checksumAt, readWalHeader, readWalPage, scanWal, type WalScan } from '../sqlite/wal-scanner.js';
+import type { Staging } from './staging.js';
+
+export interface CapturePosition {
+  txid: number;
+  /** WAL offset just past the last captured commit frame; 0 when no WAL position is known. */
+  walOffset: number;
+  salt1: number;
+  salt2: number;
+  commit: number;
+  pageSize: number;
+}
+
+export interface CaptureResult {
+  l0: LtxFileInfo | null;
+  snapshot: LtxFileInfo | null;
+  /** Why the level-0 file holds every page, when it does. */
+  fullReason: string | null;
+  commitFrames: number;
+}
+
+const ENCODE_BATCH = 256;
+
+export class DatabaseCapture {
+  private pin: PinnedReader | null = null;
+  private checkpointer: Checkpointer | null = null;
+  private dbIno = 0;
+  private pos: CapturePosition | null = null;
+  /** A pin has been held without a break since the last capture, so a new WAL generation follows on. */
+  private trusted = false;
+  private forceFull: string | null = null;
+  private txidFloor = 0;
+  private positionLoaded = false;
+
+  constructor(
+    readonly dbPath: string,
+    private readonly staging: Staging,
+    private readonly log: Logger,
+    private readonly busyTimeoutMs = 5000,
+  ) {}
+
+  get position(): CapturePosition | null {
+    return this.pos;
+  }
+
+  get isOpen(): boolean {
+    return this.pin !== null;
+  }
+
+  /** WAL frames up to the captured position, for checkpoint decisions. */
+  get capturedWalFrames(): number {
+    if (!this.pos || this.pos.walOffset < WAL_HEADER_SIZE) return 0;
+    return (this.pos.walOffset - WAL_HEADER_SIZE) / (this.pos.pageSize + WAL_FRAME_HEADER_SIZE);
+  }
+
+  /** The replicas already hold TXIDs up to `txid`: never reuse them. */
+  raiseTxidFloor(txid: number): void {
+    if (txid <= this.txidFloor) return;
+    this.txidFloor = txid;
+    if (this.pos && this.pos.txid < txid) {
+      this.forceFull = `replica holds TXID ${txid}, beyond local TXID ${this.pos.txid}`;
+    }
+  }
+
+  /** Loads the last position from staging. Returns the highest staged TXID. */
+  async loadPosition(): Promise<number> {
+    if (this.positionLoaded) return this.pos?.txid ?? 0;
+    this.positionLoaded = true;
+    await this.staging.removeTemporaryFiles();
+    const l0 = await this.staging.list(0);
+    const snaps = await this.staging.list(SNAPSHOT_LEVEL);
+    const last = l0[l0.length - 1];
+    if (last) {
+      const h = peekLtxHeader(await this.staging.read(0, last.minTXID, last.maxTXID));
+      this.pos = {
+        txid: last.maxTXID,
+        walOffset: h.walOffset === 0 ? 0 : h.walOffset + h.walSize,
+        salt1: h.walSalt1,
+        salt2: h.walSalt2,
+        commit: h.commit,
+        pageSize: h.pageSize,
+      };
+    }
+    const maxSnap = snaps.reduce((m, s) => Math.max(m, s.maxTXID), 0);
+    if (maxSnap > (this.pos?.txid ?? 0)) this.raiseTxidFloor(maxSnap);
+    return Math.max(this.pos?.txid ?? 0, maxSnap);
+  }
+
+  /** Opens walship's connections. Returns false while the database does not exist yet. */
+  async open(): Promise<boolean> {
+    if (this.pin) return true;
+    const st = await statOrNull(this.dbPath);
+    if (!st) return false;
+    await this.loadPosition();
+    const pin = new PinnedReader(this.dbPath, this.busyTimeoutMs);
+    try {
+      pin.pin();
+      this.checkpointer = new Checkpointer(this.dbPath, pin);
+    } catch (err) {
+      pin.close();
+      throw err;
+    }
+    this.pin = pin;
+    this.dbIno = st.ino;
+    this.trusted = false;
+    return true;
+  }
+
+  close(): void {
+    this.checkpointer?.close();
+    this.pin?.close();
+    this.checkpointer = null;
+    this.pin = null;
+    this.trusted = false;
+  }
+
+  /** One capture pass. Returns null when there was nothing new (and nothing was written). */
+  async capture(opts: { snapshot: boolean }): Promise<CaptureResult | null> {
+    if (!(await this.ensureSameFile())) return null;
+    const pin = this.pin!;
+    // The next pin starts before the WAL is read, so it can never protect less than is captured.
+    pin.beginHandoff();
+    let result: CaptureResult | null;
+    try {
+      result = await this.captureLocked(opts);
+    } catch (err) {
+      pin.abandonHandoff();
+      throw err;
+    }
+    pin.finishHandoff();
+    this.trusted = true;
+    return result;
+  }
+
+  /** Captures everything under a write barrier, then checkpoints. */
+  async checkpoint(mode: CheckpointMode): Promise<{ checkpoint: CheckpointResult | null; captured: CaptureResult | null }> {
+    if (!(await this.ensureSameFile())) return { checkpoint: null, captured: null };
+    let captured: CaptureResult | null = null;
+    const checkpoint = await this.checkpointer!.run(mode, async () => {
+      captured = await this.captureLocked({ snapshot: false });
+      this.trusted = true;
+    });
+    if (checkpoint?.writesRaced) {
+      // A commit may have been checkpointed and truncated before it was read.
+      this.trusted = false;
+      this.log.warn({ db: this.dbPath, event: 'checkpoint_race' }, 'a commit raced the TRUNCATE checkpoint; next capture takes a snapshot if the WAL restarted');
+    }
+    return { checkpoint, captured };
+  }
+
+  private async ensureSameFile(): Promise<boolean> {
+    if (!this.pin) return this.open();
+    const st = await statOrNull(this.dbPath);
+    if (st && st.ino === this.dbIno) return true;
+    this.log.warn({ db: this.dbPath, event: 'database_replaced' }, st ? 'database file was replaced; reopening' : 'database file was removed; waiting for it');
+    this.close();
+    this.forceFull = 'database file was replaced';
+    return this.open();
+  }
+
+  private async captureLocked(opts: { snapshot: boolean }): Promise<CaptureResult | null> {
+    const wal = await openOrNull(`${this.dbPath}-wal`);
+    try {
+      return await this.captureFrom(wal, opts);
+    } finally {
+      await wal?.close();
+    }
+  }
+
+  private async captureFrom(wal: FileHandle | null, opts: { snapshot: boolean }): Promise<CaptureResult | null> {
+    const header = wal ? await readWalHeader(wal) : null;
+    const pos = this.pos;
+    let fullReason: string | null = this.forceFull ?? (pos ? null : 'first capture of this database');
+    let start = WAL_HEADER_SIZE;
+    let startChecksum: RunningChecksum | null = header ? { s1: header.checksum1, s2: header.checksum2 } : null;
+
+    if (!fullReason && pos) {
+      if (!header) {
+        if (!this.trusted && pos.walOffset > WAL_HEADER_SIZE) fullReason = 'WAL disappeared while walship was not watching';
+      } else if (pos.walOffset !== 0 && header.salt1 === pos.salt1 && header.salt2 === pos.salt2) {
+        const ck = await checksumAt(wal!, header, pos.walOffset);
+        if (ck) {
+          start = pos.walOffset;
+          startChecksum = ck;
+        } else {
+          fullReason = 'last captured frame is no longer in the WAL';
+        }
+      } else if (!this.trusted) {
+        fullReason = 'WAL was restarted while walship was not watching';
+      }
+      // Trusted and a new generation: the old one was captured whole, so continue from its start.
+    }
+
+    const fromStart = fullReason !== null || opts.snapshot;
+    let scan: WalScan | null = null;
+    if (header && wal) {
+      scan = await scanWal(wal, header, fromStart ? WAL_HEADER_SIZE : start, fromStart ? { s1: header.checksum1, s2: header.checksum2 } : startChecksum!);
+      if (!fullReason && fromStart && scan.end < start) fullReason = 'WAL is shorter than the captured position';
+    }
+    const full = fullReason !== null;
+    const newCommits = scan !== null && scan.end > (full ? WAL_HEADER_SIZE : start);
+    if (!full && !newCommits && !opts.snapshot) return null;
+
+    const db = await fsp.open(this.dbPath, 'r');
+    try {
+      const dbHead = parseDbHeader(await readAt(db, 0, 100));
+      const pageSize = header?.pageSize ?? dbHead?.pageSize;
+      if (!pageSize) return null; // created but not yet written: nothing to capture
+      const commit = scan && scan.commit > 0 ? scan.commit : await pageCount(db, dbHead?.pageCount ?? null, pageSize);
+      const pageOf = async (pgno: number): Promise<Buffer> => {
+        const ref = scan?.pages.get(pgno);
+        if (ref) return readWalPage(wal!, ref, pageSize);
+        const data = await readAt(db, (pgno - 1) * pageSize, pageSize);
+        if (data.length !== pageSize) throw new Error(`database ${this.dbPath}: page ${pgno} is beyond the end of the file`);
+        return data;
+      };
+      const now = Date.now();
+      let txid = Math.max(pos?.txid ?? 0, this.txidFloor);
+      let l0: LtxFileInfo | null = null;
+
+      if (full || newCommits) {
+        txid += 1;
+        let pgnos: number[];
+        if (full) {
+          pgnos = allPages(commit, pageSize);
+        } else {
+          const prevCommit = pos?.commit ?? 0;
+          const lock = lockPgno(pageSize);
+          const set = new Set<number>();
+          for (const [pgno, ref] of scan!.pages) if (ref.walOffset >= start && pgno <= commit) set.add(pgno);
+          // Pages the database grew by without a WAL frame still have to be shipped.
+          for (let p = prevCommit + 1; p <= commit; p++) if (p !== lock) set.add(p);
+          pgnos = [...set].sort((a, b) => a - b);
+        }
+        const walStart = header ? (full ? WAL_HEADER_SIZE : start) : 0;
+        const enc = await LtxEncoder.create({
+          flags: HEADER_FLAG_NO_CHECKSUM,
+          pageSize,
+          commit,
+          minTXID: txid,
+          maxTXID: txid,
+          timestamp: now,
+          preApplyChecksum: 0n,
+          walOffset: walStart,
+          walSize: header && scan ? scan.end - walStart : 0,
+          walSalt1: header?.salt1 ?? 0,
+          walSalt2: header?.salt2 ?? 0,
+          nodeID: 0n,
+        });
+        l0 = await this.staging.write(0, txid, txid, encodeChunks(enc, pgnos, pageOf), now);
+        this.pos = {
+          txid,
+          walOffset: header && scan ? scan.end : 0,
+          salt1: header?.salt1 ?? 0,
+          salt2: header?.salt2 ?? 0,
+          commit,
+          pageSize,
+        };
+        this.forceFull = null;
+        if (full) this.log.info({ db: this.dbPath, event: 'full_capture', txid, reason: fullReason, pages: pgnos.length }, 'captured every page');
+      }
+
+      let snapshot: LtxFileInfo | null = null;
+      if (opts.snapshot && txid > 0) {
+        const enc = await LtxEncoder.create({
+          flags: HEADER_FLAG_NO_CHECKSUM,
+          pageSize,
+          commit,
+          minTXID: 1,
+          maxTXID: txid,
+          timestamp: now,
+          preApplyChecksum: 0n,
+          walOffset: 0,
+          walSize: 0,
+          walSalt1: 0,
+          walSalt2: 0,
+          nodeID: 0n,
+        });
+        snapshot = await this.staging.write(SNAPSHOT_LEVEL, 1, txid, encodeChunks(enc, allPages(commit, pageSize), pageOf), now);
+      }
+      return { l0, snapshot, fullReason, commitFrames: scan?.commitFrames ?? 0 };
+    } finally {
+      await db.close();
+    }
+  }
+}
+
+function allPages(commit: number, pageSize: number): number[] {
+  const lock = lockPgno(pageSize);
+  const out: number[] = [];
+  for (let p = 1; p <= commit; p++) if (p !== lock) out.push(p);
+  return out;
+}
+
+async function* encodeChunks(enc: LtxEncoder, pgnos: number[], pageOf: (pgno: number) => Promise<Buffer>): AsyncGenerator<Buffer[]> {
+  let batch: Buffer[] = [enc.begin()];
+  for (const pgno of pgnos) {
+    batch.push(...enc.encodePage(pgno, await pageOf(pgno)));
+    if (batch.length >= ENCODE_BATCH) {
+      yield batch;
+      batch = [];
+    }
+  }
+  batch.push(enc.finish());
+  yield batch;
+}
+
+async function pageCount(db: FileHandle, inHeader: number | null, pageSize: number): Promise<number> {
+  if (inHeader !== null) return inHeader;
+  const st = await db.stat();
+  return Math.floor(st.size / pageSize);
+}
+
+async function readAt(fh: FileHandle, offset: number, length: number): Promise<Buffer> {
+  const b = Buffer.alloc(length);
+  const { bytesRead } = await fh.read(b, 0, length, offset);
+  return b.subarray(0, bytesRead);
+}
+
+async function statOrNull(p: string): Promise<Stats | null> {
+  try {
+    return await fsp.stat(p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+async function openOrNull(p: string): Promise<FileHandle | null> {
+  try {
+    return await fsp.open(p, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}

@@ -1,0 +1,291 @@
+// Replication of one database: triggers capture (chokidar on the WAL plus a fallback tick), runs
+// walship's own checkpoints, compaction and snapshots, and feeds every replica's shipper.
+import chokidar, { type FSWatcher } from 'chokidar';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { SNAPSHOT_LEVEL, type ReplicaClient } from '../replica/client.js';
+import { NotWalModeError } from '../sqlite/open.js';
+import { WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE } from '../sqlite/wal-format.js';
+import { Backoff } from './backoff.js';
+import { compactStagedLevel } from './compaction.js';
+import { DatabaseCapture, type CaptureResult } from './db-capture.js';
+import { ReplicaShipper, type ShipperStatus } from './replica-shipper.js';
+import { Staging } from './staging.js';
+import { sleep, Wakeup } from './wakeup.js';
+
+export interface ReplicaTarget {
+  name: string;
+  client: ReplicaClient;
+  syncIntervalMs: number;
+}
+
+export interface DbReplicatorOptions {
+  dbPath: string;
+  replicas: ReplicaTarget[];
+  monitorIntervalMs: number;
+  checkpointIntervalMs: number;
+  minCheckpointPageN: number;
+  truncatePageN: number;
+  busyTimeoutMs: number;
+  snapshotIntervalMs: number;
+  /** Compaction interval for levels 1, 2 and 3. */
+  levelIntervalsMs: [number, number, number];
+  shutdownSyncTimeoutMs: number;
+}
+
+/** How long WAL events are gathered before a capture runs. */
+const COALESCE_MS = 3;
+
+export class DbReplicator {
+  readonly staging: Staging;
+  readonly capture: DatabaseCapture;
+  readonly shippers: ReplicaShipper[];
+  private readonly stop = new AbortController();
+  private readonly wake = new Wakeup();
+  private watcher: FSWatcher | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private loops: Promise<void>[] = [];
+  private snapshotWanted = false;
+  private exclusive: Promise<unknown> = Promise.resolve();
+  private maintenance: Promise<unknown> = Promise.resolve();
+  private coalesce: NodeJS.Timeout | null = null;
+  private checkpointMark = { salt1: 0, salt2: 0, offset: WAL_HEADER_SIZE };
+  private lastCheckpointAt = Date.now();
+  private lastSnapshotAt = 0;
+  private lastSnapshotTxid = 0;
+  private fullCaptures = 0;
+  private waitingLogged = false;
+
+  constructor(
+    readonly opts: DbReplicatorOptions,
+    private readonly log: Logger,
+  ) {
+    this.staging = new Staging(opts.dbPath);
+    this.capture = new DatabaseCapture(opts.dbPath, this.staging, log, opts.busyTimeoutMs);
+    this.shippers = opts.replicas.map(
+      (r) => new ReplicaShipper(r.name, r.client, this.staging, log, r.syncIntervalMs, () => this.wantSnapshot()),
+    );
+  }
+
+  get dbPath(): string {
+    return this.opts.dbPath;
+  }
+
+  /** Counts level-0 files that had to hold every page (first capture, or a gap). */
+  get fullCaptureCount(): number {
+    return this.fullCaptures;
+  }
+
+  shipperStatus(): ShipperStatus[] {
+    return this.shippers.map((s) => s.status());
+  }
+
+  async start(): Promise<void> {
+    const stagedMax = await this.capture.loadPosition();
+    const snaps = await this.staging.list(SNAPSHOT_LEVEL);
+    const newest = snaps[snaps.length - 1];
+    if (newest) {
+      this.lastSnapshotAt = newest.createdAt.getTime();
+      this.lastSnapshotTxid = newest.maxTXID;
+    }
+    // Learn where each replica stands, so TXIDs already used there are never reused.
+    await Promise.all(
+      this.shippers.map(async (s) => {
+        try {
+          await s.discover();
+          const remoteMax = Math.max(...[0, 1, 2, 3, SNAPSHOT_LEVEL].map((l) => s.remoteMax(l)));
+          if (remoteMax > stagedMax) this.capture.raiseTxidFloor(remoteMax);
+        } catch (err) {
+          this.log.error({ db: this.dbPath, replica: s.name, event: 'replica_unreachable', err: (err as Error).message }, 'cannot list replica at start; will retry');
+        }
+      }),
+    );
+    if (this.shippers.some((s) => s.status().needsSnapshot)) this.snapshotWanted = true;
+
+    const dir = path.dirname(this.dbPath);
+    const walPath = `${this.dbPath}-wal`;
+    this.watcher = chokidar.watch(dir, {
+      ignoreInitial: true,
+      depth: 0,
+      ignored: (p: string) => p !== dir && p !== walPath && p !== this.dbPath,
+    });
+    this.watcher.on('all', () => this.scheduleCapture());
+    this.watcher.on('error', (err) => this.log.warn({ db: this.dbPath, event: 'watch_error', err: String(err) }, 'file watcher error; the fallback tick continues'));
+
+    this.timers.push(setInterval(() => this.wake.notify(), this.opts.monitorIntervalMs));
+    this.opts.levelIntervalsMs.forEach((ms, i) => {
+      this.timers.push(setInterval(() => void this.compact(i + 1), ms));
+    });
+    if (this.opts.snapshotIntervalMs > 0) {
+      this.timers.push(setInterval(() => this.checkSnapshotDue(), Math.min(this.opts.snapshotIntervalMs, 60_000)));
+    }
+    this.loops.push(this.captureLoop());
+    for (const s of this.shippers) this.loops.push(s.run(this.stop.signal));
+    this.wake.notify();
+  }
+
+  /** Stops watching, captures and ships everything committed, then closes. True if all was shipped. */
+  async shutdown(): Promise<boolean> {
+    if (this.coalesce) clearTimeout(this.coalesce);
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.watcher?.close();
+    this.stop.abort();
+    await Promise.allSettled(this.loops);
+    try {
+      await this.runExclusive(() => this.captureAndHandle());
+    } catch (err) {
+      this.log.error({ db: this.dbPath, event: 'final_capture_failed', err: (err as Error).message }, 'final capture failed');
+    }
+    const deadline = Date.now() + this.opts.shutdownSyncTimeoutMs;
+    const results = await Promise.all(this.shippers.map((s) => s.drain(deadline)));
+    await this.runMaintenance(() => this.pruneStaging()).catch(() => undefined);
+    this.capture.close();
+    await Promise.all(this.shippers.map((s) => s.client.close().catch(() => undefined)));
+    const ok = results.every(Boolean);
+    this.log.info({ db: this.dbPath, event: 'stopped', shipped: ok, txid: this.capture.position?.txid ?? 0 }, ok ? 'all committed transactions shipped' : 'stopped with unshipped files in staging');
+    return ok;
+  }
+
+  /** Runs one capture now and waits for it; for tests and the final sync. */
+  async syncNow(): Promise<CaptureResult | null> {
+    return this.runExclusive(() => this.captureAndHandle());
+  }
+
+  private scheduleCapture(): void {
+    if (this.coalesce) return;
+    this.coalesce = setTimeout(() => {
+      this.coalesce = null;
+      this.wake.notify();
+    }, COALESCE_MS);
+  }
+
+  private wantSnapshot(): void {
+    if (this.snapshotWanted) return;
+    this.snapshotWanted = true;
+    this.wake.notify();
+  }
+
+  private checkSnapshotDue(): void {
+    const txid = this.capture.position?.txid ?? 0;
+    if (txid > this.lastSnapshotTxid && Date.now() - this.lastSnapshotAt >= this.opts.snapshotIntervalMs) this.wantSnapshot();
+  }
+
+  private async captureLoop(): Promise<void> {
+    const backoff = new Backoff(100, 10_000);
+    while (!this.stop.signal.aborted) {
+      await this.wake.wait(Number.POSITIVE_INFINITY, this.stop.signal);
+      if (this.stop.signal.aborted) break;
+      try {
+        await this.runExclusive(() => this.captureAndHandle());
+        backoff.reset();
+      } catch (err) {
+        const e = err as Error;
+        // Not being in WAL mode yet is expected while the application sets the database up.
+        const event = e instanceof NotWalModeError ? 'not_wal_mode' : 'capture_failed';
+        this.log.error({ db: this.dbPath, event, err: e.message }, 'capture failed; retrying');
+        await sleep(backoff.next(), this.stop.signal);
+        this.wake.notify();
+      }
+    }
+  }
+
+  private async captureAndHandle(): Promise<CaptureResult | null> {
+    if (!(await this.capture.open())) {
+      if (!this.waitingLogged) this.log.info({ db: this.dbPath, event: 'waiting_for_database' }, 'database does not exist yet; waiting');
+      this.waitingLogged = true;
+      return null;
+    }
+    this.waitingLogged = false;
+    const snapshot = this.snapshotWanted;
+    const result = await this.capture.capture({ snapshot });
+    if (snapshot && result?.snapshot) this.snapshotWanted = false;
+    this.afterCapture(result);
+    await this.maybeCheckpoint();
+    return result;
+  }
+
+  private afterCapture(result: CaptureResult | null): void {
+    if (!result) return;
+    if (result.fullReason) this.fullCaptures++;
+    if (result.snapshot) {
+      this.lastSnapshotAt = result.snapshot.createdAt.getTime();
+      this.lastSnapshotTxid = result.snapshot.maxTXID;
+      this.log.info({ db: this.dbPath, event: 'snapshot', txid: result.snapshot.maxTXID, bytes: result.snapshot.size }, 'snapshot staged');
+    }
+    if (result.l0 || result.snapshot) for (const s of this.shippers) s.notify();
+  }
+
+  private async maybeCheckpoint(): Promise<void> {
+    const pos = this.capture.position;
+    if (!pos || pos.walOffset < WAL_HEADER_SIZE) return;
+    const mark = this.checkpointMark;
+    if (mark.salt1 !== pos.salt1 || mark.salt2 !== pos.salt2) {
+      this.checkpointMark = { salt1: pos.salt1, salt2: pos.salt2, offset: WAL_HEADER_SIZE };
+    }
+    const frameSize = pos.pageSize + WAL_FRAME_HEADER_SIZE;
+    const walFrames = this.capture.capturedWalFrames;
+    const sinceMark = (pos.walOffset - this.checkpointMark.offset) / frameSize;
+    let mode: 'PASSIVE' | 'TRUNCATE' | null = null;
+    if (walFrames >= this.opts.truncatePageN) mode = 'TRUNCATE';
+    else if (sinceMark >= this.opts.minCheckpointPageN) mode = 'PASSIVE';
+    else if (sinceMark > 0 && Date.now() - this.lastCheckpointAt >= this.opts.checkpointIntervalMs) mode = 'PASSIVE';
+    if (!mode) return;
+    const { checkpoint, captured } = await this.capture.checkpoint(mode);
+    this.afterCapture(captured);
+    if (!checkpoint) {
+      this.log.debug({ db: this.dbPath, event: 'checkpoint_skipped' }, 'application held the write lock; checkpoint postponed');
+      return;
+    }
+    this.lastCheckpointAt = Date.now();
+    const after = this.capture.position!;
+    this.checkpointMark = { salt1: after.salt1, salt2: after.salt2, offset: after.walOffset };
+    this.log.info({ db: this.dbPath, event: 'checkpoint', mode, busy: checkpoint.busy, frames: checkpoint.logFrames, checkpointed: checkpoint.checkpointedFrames }, 'checkpoint');
+  }
+
+  private async compact(level: number): Promise<void> {
+    try {
+      const made = await this.runMaintenance(async () => {
+        const f = await compactStagedLevel(this.staging, level);
+        await this.pruneStaging();
+        return f;
+      });
+      if (made) {
+        this.log.debug({ db: this.dbPath, event: 'compacted', level, min: made.minTXID, max: made.maxTXID }, 'compacted');
+        for (const s of this.shippers) s.notify();
+      }
+    } catch (err) {
+      this.log.error({ db: this.dbPath, event: 'compaction_failed', level, err: (err as Error).message }, 'compaction failed');
+    }
+  }
+
+  /** Drops staged files that every replica holds and that a higher level already covers. */
+  private async pruneStaging(): Promise<void> {
+    if (!this.shippers.every((s) => s.isKnown)) return;
+    const levels = [0, 1, 2, 3, SNAPSHOT_LEVEL];
+    const lists = new Map<number, Awaited<ReturnType<Staging['list']>>>();
+    for (const l of levels) lists.set(l, await this.staging.list(l));
+    const maxAt = (l: number): number => (lists.get(l) ?? []).reduce((m, f) => Math.max(m, f.maxTXID), 0);
+    for (const level of levels) {
+      const files = lists.get(level)!;
+      // The newest file of each level stays: it marks the capture position and compaction progress.
+      for (const f of files.slice(0, -1)) {
+        const shipped = this.shippers.every((s) => s.remoteMax(level) >= f.maxTXID);
+        const covered = level === 3 || level === SNAPSHOT_LEVEL || maxAt(level + 1) >= f.maxTXID;
+        if (shipped && covered) await this.staging.remove(f);
+      }
+    }
+  }
+
+  private runExclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.exclusive.then(fn, fn);
+    this.exclusive = next.catch(() => undefined);
+    return next;
+  }
+
+  private runMaintenance<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.maintenance.then(fn, fn);
+    this.maintenance = next.catch(() => undefined);
+    return next;
+  }
+}

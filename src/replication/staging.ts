@@ -1,0 +1,96 @@
+// The local staging directory `.<db>-walship/` beside the database: captured LTX files wait here,
+// fsynced, until every replica has them.
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { formatLtxFilename, parseLtxFilename } from '../ltx/format.js';
+import type { LtxFileInfo } from '../replica/client.js';
+
+export class Staging {
+  readonly dir: string;
+
+  constructor(readonly dbPath: string) {
+    this.dir = path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-walship`);
+  }
+
+  levelDir(level: number): string {
+    return path.join(this.dir, 'ltx', String(level));
+  }
+
+  filePath(level: number, minTXID: number, maxTXID: number): string {
+    return path.join(this.levelDir(level), formatLtxFilename(minTXID, maxTXID));
+  }
+
+  async list(level: number): Promise<LtxFileInfo[]> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(this.levelDir(level));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const out: LtxFileInfo[] = [];
+    for (const name of names) {
+      const r = parseLtxFilename(name);
+      if (!r) continue;
+      const st = await fsp.stat(path.join(this.levelDir(level), name)).catch(() => null);
+      if (!st) continue;
+      out.push({ level, ...r, size: st.size, createdAt: st.mtime });
+    }
+    return out.sort((a, b) => a.minTXID - b.minTXID || a.maxTXID - b.maxTXID);
+  }
+
+  /** Writes chunks to a temporary name, fsyncs, renames into place and fsyncs the directory. */
+  async write(level: number, minTXID: number, maxTXID: number, chunks: AsyncIterable<Buffer[]>, timestamp: number): Promise<LtxFileInfo> {
+    const dir = this.levelDir(level);
+    await fsp.mkdir(dir, { recursive: true });
+    const final = this.filePath(level, minTXID, maxTXID);
+    const tmp = `${final}.tmp`;
+    const fh = await fsp.open(tmp, 'w');
+    let size = 0;
+    try {
+      for await (const batch of chunks) {
+        if (batch.length === 0) continue;
+        const { bytesWritten } = await fh.writev(batch);
+        size += bytesWritten;
+      }
+      await fh.sync();
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+    await fh.close();
+    const when = new Date(timestamp);
+    await fsp.utimes(tmp, when, when);
+    await fsp.rename(tmp, final);
+    await fsyncDir(dir);
+    return { level, minTXID, maxTXID, size, createdAt: when };
+  }
+
+  async read(level: number, minTXID: number, maxTXID: number): Promise<Buffer> {
+    return fsp.readFile(this.filePath(level, minTXID, maxTXID));
+  }
+
+  async remove(info: LtxFileInfo): Promise<void> {
+    await fsp.rm(this.filePath(info.level, info.minTXID, info.maxTXID), { force: true });
+  }
+
+  /** Leftovers of a write that a crash interrupted. */
+  async removeTemporaryFiles(): Promise<void> {
+    const root = path.join(this.dir, 'ltx');
+    const levels = await fsp.readdir(root).catch(() => [] as string[]);
+    for (const level of levels) {
+      const names = await fsp.readdir(path.join(root, level)).catch(() => [] as string[]);
+      for (const n of names) if (n.endsWith('.tmp')) await fsp.rm(path.join(root, level, n), { force: true });
+    }
+  }
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

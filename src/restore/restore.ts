@@ -1,0 +1,78 @@
+// The restore command's library half: pick the replica that reaches furthest, plan, apply.
+import { promises as fsp } from 'node:fs';
+import { ALL_LEVELS, type LtxFileInfo, type ReplicaClient } from '../replica/client.js';
+import { applyPlan, RestoreError, type IntegrityCheck } from './apply.js';
+import { planRestore, restoredTxid, type LevelListing, type RestoreTarget } from './plan.js';
+
+export interface NamedReplica {
+  name: string;
+  client: ReplicaClient;
+}
+
+export interface RestoreRequest {
+  replicas: NamedReplica[];
+  outputPath: string;
+  target: RestoreTarget;
+  integrity: IntegrityCheck;
+  ifDbNotExists: boolean;
+  ifReplicaExists: boolean;
+}
+
+export type RestoreOutcome =
+  | { kind: 'restored'; replica: string; txid: number; files: number }
+  | { kind: 'database-exists' }
+  | { kind: 'replica-empty' };
+
+export async function listReplica(client: ReplicaClient): Promise<Map<number, LtxFileInfo[]>> {
+  const listing = new Map<number, LtxFileInfo[]>();
+  for (const level of ALL_LEVELS) listing.set(level, await client.listLtxFiles(level));
+  return listing;
+}
+
+function isEmpty(listing: LevelListing): boolean {
+  for (const files of listing.values()) if (files.length > 0) return false;
+  return true;
+}
+
+export async function restore(req: RestoreRequest): Promise<RestoreOutcome> {
+  if (await exists(req.outputPath)) {
+    if (req.ifDbNotExists) return { kind: 'database-exists' };
+    throw new RestoreError(`output ${req.outputPath} already exists; refusing to overwrite it (remove it, or use -if-db-not-exists)`);
+  }
+
+  const candidates: Array<{ replica: NamedReplica; plan: LtxFileInfo[] }> = [];
+  const failures: string[] = [];
+  let anyFiles = false;
+  for (const replica of req.replicas) {
+    try {
+      const listing = await listReplica(replica.client);
+      if (isEmpty(listing)) continue;
+      anyFiles = true;
+      candidates.push({ replica, plan: planRestore(listing, req.target) });
+    } catch (err) {
+      failures.push(`${replica.name}: ${(err as Error).message}`);
+    }
+  }
+  if (candidates.length === 0) {
+    if (!anyFiles && failures.length === 0) {
+      if (req.ifReplicaExists) return { kind: 'replica-empty' };
+      throw new RestoreError(`no backup found in ${req.replicas.map((r) => r.client.location).join(', ')}`);
+    }
+    throw new RestoreError(`cannot restore: ${failures.join('; ')}`);
+  }
+  // The replica whose chain reaches the highest TXID wins.
+  candidates.sort((a, b) => restoredTxid(b.plan) - restoredTxid(a.plan));
+  const best = candidates[0]!;
+  const result = await applyPlan(best.replica.client, best.plan, req.outputPath, req.integrity);
+  return { kind: 'restored', replica: best.replica.name, txid: result.txid, files: best.plan.length };
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.lstat(p);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}

@@ -1,0 +1,117 @@
+// Reads committed frames from a WAL file, from a known position to the last valid commit frame.
+import type { FileHandle } from 'node:fs/promises';
+import {
+  parseWalHeader,
+  verifyFrame,
+  WAL_FRAME_HEADER_SIZE,
+  WAL_HEADER_SIZE,
+  type RunningChecksum,
+  type WalHeader,
+} from './wal-format.js';
+
+/** Where the newest copy of a page sits in the WAL; `data` is kept while the scan is small. */
+export interface WalPageRef {
+  walOffset: number;
+  data: Buffer | null;
+}
+
+export interface WalScan {
+  header: WalHeader;
+  start: number;
+  /** Offset just past the last commit frame read; equals `start` when nothing was committed. */
+  end: number;
+  /** Database size in pages after the last commit read; 0 when nothing was committed. */
+  commit: number;
+  commitFrames: number;
+  checksum: RunningChecksum;
+  pages: Map<number, WalPageRef>;
+}
+
+const READ_CHUNK_FRAMES = 256;
+/** Above this many bytes of pages, keep offsets only and read pages again when encoding. */
+const RETAIN_LIMIT = 64 * 1024 * 1024;
+
+export async function readWalHeader(fh: FileHandle): Promise<WalHeader | null> {
+  const b = Buffer.alloc(WAL_HEADER_SIZE);
+  const { bytesRead } = await fh.read(b, 0, WAL_HEADER_SIZE, 0);
+  return bytesRead === WAL_HEADER_SIZE ? parseWalHeader(b) : null;
+}
+
+/** The running checksum at `offset`: taken from the header, or from the frame that ends there. */
+export async function checksumAt(fh: FileHandle, header: WalHeader, offset: number): Promise<RunningChecksum | null> {
+  if (offset === WAL_HEADER_SIZE) return { s1: header.checksum1, s2: header.checksum2 };
+  const frameSize = WAL_FRAME_HEADER_SIZE + header.pageSize;
+  if (offset < WAL_HEADER_SIZE + frameSize || (offset - WAL_HEADER_SIZE) % frameSize !== 0) return null;
+  const b = Buffer.alloc(WAL_FRAME_HEADER_SIZE);
+  const { bytesRead } = await fh.read(b, 0, WAL_FRAME_HEADER_SIZE, offset - frameSize);
+  if (bytesRead !== WAL_FRAME_HEADER_SIZE) return null;
+  if (b.readUInt32BE(8) !== header.salt1 || b.readUInt32BE(12) !== header.salt2) return null;
+  return { s1: b.readUInt32BE(16), s2: b.readUInt32BE(20) };
+}
+
+/**
+ * Scans frames from `start` (a commit boundary whose running checksum is `checksum`) and stops at
+ * the first frame that is torn, from an older WAL generation, or past the end of the file.
+ * Frames after the last commit frame are ignored: they belong to a transaction still in flight.
+ */
+export async function scanWal(
+  fh: FileHandle,
+  header: WalHeader,
+  start: number,
+  checksum: RunningChecksum,
+): Promise<WalScan> {
+  const frameSize = WAL_FRAME_HEADER_SIZE + header.pageSize;
+  const scan: WalScan = { header, start, end: start, commit: 0, commitFrames: 0, checksum, pages: new Map() };
+  let pending = new Map<number, WalPageRef>();
+  let running = checksum;
+  let offset = start;
+  let retained = 0;
+  let retain = true;
+
+  for (;;) {
+    const chunk = Buffer.allocUnsafeSlow(frameSize * READ_CHUNK_FRAMES);
+    const { bytesRead } = await fh.read(chunk, 0, chunk.length, offset);
+    const whole = Math.floor(bytesRead / frameSize);
+    let stopped = whole < READ_CHUNK_FRAMES;
+    for (let i = 0; i < whole; i++) {
+      const frame = chunk.subarray(i * frameSize, (i + 1) * frameSize);
+      const checked = verifyFrame(header, frame, running);
+      if (!checked) {
+        stopped = true;
+        break;
+      }
+      running = checked.checksum;
+      const frameOffset = offset + i * frameSize;
+      if (retain) retained += header.pageSize;
+      pending.set(checked.frame.pgno, {
+        walOffset: frameOffset,
+        data: retain ? frame.subarray(WAL_FRAME_HEADER_SIZE) : null,
+      });
+      if (checked.frame.commit !== 0) {
+        for (const [pgno, ref] of pending) scan.pages.set(pgno, ref);
+        pending = new Map();
+        scan.end = frameOffset + frameSize;
+        scan.commit = checked.frame.commit;
+        scan.commitFrames++;
+        scan.checksum = running;
+      }
+      if (retain && retained > RETAIN_LIMIT) {
+        retain = false;
+        for (const ref of scan.pages.values()) ref.data = null;
+        for (const ref of pending.values()) ref.data = null;
+      }
+    }
+    if (stopped) break;
+    offset += whole * frameSize;
+  }
+  return scan;
+}
+
+/** Reads a page's bytes from the WAL, using the copy kept by the scan when there is one. */
+export async function readWalPage(fh: FileHandle, ref: WalPageRef, pageSize: number): Promise<Buffer> {
+  if (ref.data) return ref.data;
+  const b = Buffer.allocUnsafe(pageSize);
+  const { bytesRead } = await fh.read(b, 0, pageSize, ref.walOffset + WAL_FRAME_HEADER_SIZE);
+  if (bytesRead !== pageSize) throw new Error(`short WAL read at offset ${ref.walOffset}`);
+  return b;
+}
