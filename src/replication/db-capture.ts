@@ -37,6 +37,12 @@ const ENCODE_BATCH = 256;
 
 export class DatabaseCapture {
   private pin: PinnedReader | null = null;
+  /**
+   * Held open for as long as the SQLite connections are. Closing any descriptor of the database file
+   * drops every POSIX lock this process holds on it, SQLite's included; then the application's last
+   * close could checkpoint and delete the WAL under us.
+   */
+  private dbFile: FileHandle | null = null;
   private checkpointer: Checkpointer | null = null;
   private dbIno = 0;
   private pos: CapturePosition | null = null;
@@ -106,26 +112,33 @@ export class DatabaseCapture {
     const st = await statOrNull(this.dbPath);
     if (!st) return false;
     await this.loadPosition();
-    const pin = new PinnedReader(this.dbPath, this.busyTimeoutMs);
+    const dbFile = await fsp.open(this.dbPath, 'r');
+    let pin: PinnedReader | null = null;
     try {
+      pin = new PinnedReader(this.dbPath, this.busyTimeoutMs);
       pin.pin();
       this.checkpointer = new Checkpointer(this.dbPath, pin);
     } catch (err) {
-      pin.close();
+      pin?.close();
+      await dbFile.close();
       throw err;
     }
     this.pin = pin;
+    this.dbFile = dbFile;
     this.dbIno = st.ino;
     this.trusted = false;
     return true;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.checkpointer?.close();
     this.pin?.close();
     this.checkpointer = null;
     this.pin = null;
     this.trusted = false;
+    // Only after SQLite's connections are closed (see dbFile).
+    await this.dbFile?.close();
+    this.dbFile = null;
   }
 
   /** One capture pass. Returns null when there was nothing new (and nothing was written). */
@@ -167,7 +180,7 @@ export class DatabaseCapture {
     const st = await statOrNull(this.dbPath);
     if (st && st.ino === this.dbIno) return true;
     this.log.warn({ db: this.dbPath, event: 'database_replaced' }, st ? 'database file was replaced; reopening' : 'database file was removed; waiting for it');
-    this.close();
+    await this.close();
     this.forceFull = 'database file was replaced';
     return this.open();
   }
@@ -215,87 +228,83 @@ export class DatabaseCapture {
     const newCommits = scan !== null && scan.end > (full ? WAL_HEADER_SIZE : start);
     if (!full && !newCommits && !opts.snapshot) return null;
 
-    const db = await fsp.open(this.dbPath, 'r');
-    try {
-      const dbHead = parseDbHeader(await readAt(db, 0, 100));
-      const pageSize = header?.pageSize ?? dbHead?.pageSize;
-      if (!pageSize) return null; // created but not yet written: nothing to capture
-      const commit = scan && scan.commit > 0 ? scan.commit : await pageCount(db, dbHead?.pageCount ?? null, pageSize);
-      const pageOf = async (pgno: number): Promise<Buffer> => {
-        const ref = scan?.pages.get(pgno);
-        if (ref) return readWalPage(wal!, ref, pageSize);
-        const data = await readAt(db, (pgno - 1) * pageSize, pageSize);
-        if (data.length !== pageSize) throw new Error(`database ${this.dbPath}: page ${pgno} is beyond the end of the file`);
-        return data;
+    const db = this.dbFile!;
+    const dbHead = parseDbHeader(await readAt(db, 0, 100));
+    const pageSize = header?.pageSize ?? dbHead?.pageSize;
+    if (!pageSize) return null; // created but not yet written: nothing to capture
+    const commit = scan && scan.commit > 0 ? scan.commit : await pageCount(db, dbHead?.pageCount ?? null, pageSize);
+    const pageOf = async (pgno: number): Promise<Buffer> => {
+      const ref = scan?.pages.get(pgno);
+      if (ref) return readWalPage(wal!, ref, pageSize);
+      const data = await readAt(db, (pgno - 1) * pageSize, pageSize);
+      if (data.length !== pageSize) throw new Error(`database ${this.dbPath}: page ${pgno} is beyond the end of the file`);
+      return data;
+    };
+    const now = Date.now();
+    let txid = Math.max(pos?.txid ?? 0, this.txidFloor);
+    let l0: LtxFileInfo | null = null;
+
+    if (full || newCommits) {
+      txid += 1;
+      let pgnos: number[];
+      if (full) {
+        pgnos = allPages(commit, pageSize);
+      } else {
+        const prevCommit = pos?.commit ?? 0;
+        const lock = lockPgno(pageSize);
+        const set = new Set<number>();
+        for (const [pgno, ref] of scan!.pages) if (ref.walOffset >= start && pgno <= commit) set.add(pgno);
+        // Pages the database grew by without a WAL frame still have to be shipped.
+        for (let p = prevCommit + 1; p <= commit; p++) if (p !== lock) set.add(p);
+        pgnos = [...set].sort((a, b) => a - b);
+      }
+      const walStart = header ? (full ? WAL_HEADER_SIZE : start) : 0;
+      const enc = await LtxEncoder.create({
+        flags: HEADER_FLAG_NO_CHECKSUM,
+        pageSize,
+        commit,
+        minTXID: txid,
+        maxTXID: txid,
+        timestamp: now,
+        preApplyChecksum: 0n,
+        walOffset: walStart,
+        walSize: header && scan ? scan.end - walStart : 0,
+        walSalt1: header?.salt1 ?? 0,
+        walSalt2: header?.salt2 ?? 0,
+        nodeID: 0n,
+      });
+      l0 = await this.staging.write(0, txid, txid, encodeChunks(enc, pgnos, pageOf), now);
+      this.pos = {
+        txid,
+        walOffset: header && scan ? scan.end : 0,
+        salt1: header?.salt1 ?? 0,
+        salt2: header?.salt2 ?? 0,
+        commit,
+        pageSize,
       };
-      const now = Date.now();
-      let txid = Math.max(pos?.txid ?? 0, this.txidFloor);
-      let l0: LtxFileInfo | null = null;
-
-      if (full || newCommits) {
-        txid += 1;
-        let pgnos: number[];
-        if (full) {
-          pgnos = allPages(commit, pageSize);
-        } else {
-          const prevCommit = pos?.commit ?? 0;
-          const lock = lockPgno(pageSize);
-          const set = new Set<number>();
-          for (const [pgno, ref] of scan!.pages) if (ref.walOffset >= start && pgno <= commit) set.add(pgno);
-          // Pages the database grew by without a WAL frame still have to be shipped.
-          for (let p = prevCommit + 1; p <= commit; p++) if (p !== lock) set.add(p);
-          pgnos = [...set].sort((a, b) => a - b);
-        }
-        const walStart = header ? (full ? WAL_HEADER_SIZE : start) : 0;
-        const enc = await LtxEncoder.create({
-          flags: HEADER_FLAG_NO_CHECKSUM,
-          pageSize,
-          commit,
-          minTXID: txid,
-          maxTXID: txid,
-          timestamp: now,
-          preApplyChecksum: 0n,
-          walOffset: walStart,
-          walSize: header && scan ? scan.end - walStart : 0,
-          walSalt1: header?.salt1 ?? 0,
-          walSalt2: header?.salt2 ?? 0,
-          nodeID: 0n,
-        });
-        l0 = await this.staging.write(0, txid, txid, encodeChunks(enc, pgnos, pageOf), now);
-        this.pos = {
-          txid,
-          walOffset: header && scan ? scan.end : 0,
-          salt1: header?.salt1 ?? 0,
-          salt2: header?.salt2 ?? 0,
-          commit,
-          pageSize,
-        };
-        this.forceFull = null;
-        if (full) this.log.info({ db: this.dbPath, event: 'full_capture', txid, reason: fullReason, pages: pgnos.length }, 'captured every page');
-      }
-
-      let snapshot: LtxFileInfo | null = null;
-      if (opts.snapshot && txid > 0) {
-        const enc = await LtxEncoder.create({
-          flags: HEADER_FLAG_NO_CHECKSUM,
-          pageSize,
-          commit,
-          minTXID: 1,
-          maxTXID: txid,
-          timestamp: now,
-          preApplyChecksum: 0n,
-          walOffset: 0,
-          walSize: 0,
-          walSalt1: 0,
-          walSalt2: 0,
-          nodeID: 0n,
-        });
-        snapshot = await this.staging.write(SNAPSHOT_LEVEL, 1, txid, encodeChunks(enc, allPages(commit, pageSize), pageOf), now);
-      }
-      return { l0, snapshot, fullReason, commitFrames: scan?.commitFrames ?? 0 };
-    } finally {
-      await db.close();
+      this.forceFull = null;
+      if (full) this.log.info({ db: this.dbPath, event: 'full_capture', txid, reason: fullReason, pages: pgnos.length }, 'captured every page');
     }
+
+    let snapshot: LtxFileInfo | null = null;
+    if (opts.snapshot && txid > 0) {
+      const enc = await LtxEncoder.create({
+        flags: HEADER_FLAG_NO_CHECKSUM,
+        pageSize,
+        commit,
+        minTXID: 1,
+        maxTXID: txid,
+        timestamp: now,
+        preApplyChecksum: 0n,
+        walOffset: 0,
+        walSize: 0,
+        walSalt1: 0,
+        walSalt2: 0,
+        nodeID: 0n,
+      });
+      snapshot = await this.staging.write(SNAPSHOT_LEVEL, 1, txid, encodeChunks(enc, allPages(commit, pageSize), pageOf), now);
+    }
+    return { l0, snapshot, fullReason, commitFrames: scan?.commitFrames ?? 0 };
   }
 }
 

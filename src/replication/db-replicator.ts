@@ -35,6 +35,12 @@ export interface DbReplicatorOptions {
 
 /** How long WAL events are gathered before a capture runs. */
 const COALESCE_MS = 3;
+/**
+ * Every pass moves the read pin forward. An application's own TRUNCATE or RESTART checkpoint waits
+ * for readers, so this bounds how long such a checkpoint can wait on walship. A pass that finds
+ * nothing new only reads a few bytes of the local WAL and sends nothing anywhere.
+ */
+const PIN_REFRESH_MS = 100;
 
 export class DbReplicator {
   readonly staging: Staging;
@@ -112,7 +118,7 @@ export class DbReplicator {
     this.watcher.on('all', () => this.scheduleCapture());
     this.watcher.on('error', (err) => this.log.warn({ db: this.dbPath, event: 'watch_error', err: String(err) }, 'file watcher error; the fallback tick continues'));
 
-    this.timers.push(setInterval(() => this.wake.notify(), this.opts.monitorIntervalMs));
+    this.timers.push(setInterval(() => this.wake.notify(), Math.min(this.opts.monitorIntervalMs, PIN_REFRESH_MS)));
     this.opts.levelIntervalsMs.forEach((ms, i) => {
       this.timers.push(setInterval(() => void this.compact(i + 1), ms));
     });
@@ -140,7 +146,7 @@ export class DbReplicator {
     const deadline = Date.now() + this.opts.shutdownSyncTimeoutMs;
     const results = await Promise.all(this.shippers.map((s) => s.drain(deadline)));
     await this.runMaintenance(() => this.pruneStaging()).catch(() => undefined);
-    this.capture.close();
+    await this.capture.close();
     await Promise.all(this.shippers.map((s) => s.client.close().catch(() => undefined)));
     const ok = results.every(Boolean);
     this.log.info({ db: this.dbPath, event: 'stopped', shipped: ok, txid: this.capture.position?.txid ?? 0 }, ok ? 'all committed transactions shipped' : 'stopped with unshipped files in staging');

@@ -76,6 +76,7 @@ export async function applyPlan(
     await out.close();
     checkIntegrity(tmp, integrity);
     await fsp.rename(tmp, outputPath);
+    await removeDbFiles(tmp); // the -wal/-shm an integrity check may leave
     await fsyncDir(path.dirname(path.resolve(outputPath)));
     return { txid: reached, pageSize, pages: commit };
   } catch (err) {

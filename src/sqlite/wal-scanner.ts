@@ -27,6 +27,8 @@ export interface WalScan {
   pages: Map<number, WalPageRef>;
 }
 
+/** The first read is small: most scans find nothing new, or a few frames. */
+const FIRST_CHUNK_FRAMES = 8;
 const READ_CHUNK_FRAMES = 256;
 /** Above this many bytes of pages, keep offsets only and read pages again when encoding. */
 const RETAIN_LIMIT = 64 * 1024 * 1024;
@@ -68,11 +70,11 @@ export async function scanWal(
   let retained = 0;
   let retain = true;
 
-  for (;;) {
-    const chunk = Buffer.allocUnsafeSlow(frameSize * READ_CHUNK_FRAMES);
+  for (let chunkFrames = FIRST_CHUNK_FRAMES; ; chunkFrames = READ_CHUNK_FRAMES) {
+    const chunk = Buffer.allocUnsafeSlow(frameSize * chunkFrames);
     const { bytesRead } = await fh.read(chunk, 0, chunk.length, offset);
     const whole = Math.floor(bytesRead / frameSize);
-    let stopped = whole < READ_CHUNK_FRAMES;
+    let stopped = whole < chunkFrames;
     for (let i = 0; i < whole; i++) {
       const frame = chunk.subarray(i * frameSize, (i + 1) * frameSize);
       const checked = verifyFrame(header, frame, running);

@@ -1,0 +1,142 @@
+// Real processes for integration tests: application writers and the walship CLI.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '..', '..');
+export const walshipBin = path.join(repoRoot, 'dist', 'cli', 'main.js');
+
+export interface WriterOptions {
+  db: string;
+  from: number;
+  to: number;
+  payload: 'small' | 'mixed';
+  autocheckpoint?: number | null;
+  truncateEvery?: number;
+  vacuumAt?: number;
+  reopenEvery?: number;
+  pauseAfter?: number[];
+  pauseMs?: number;
+  delayMs?: number;
+}
+
+export type WriterKind = 'node' | 'python';
+
+export interface Commit {
+  n: number;
+  t: number;
+}
+
+/** Runs a writer to completion and returns its commits (with the time each COMMIT returned). */
+export async function runWriter(kind: WriterKind, opts: WriterOptions, timeoutMs = 120_000): Promise<Commit[]> {
+  const w = startWriter(kind, opts);
+  return w.done(timeoutMs);
+}
+
+export function startWriter(kind: WriterKind, opts: WriterOptions): { child: ChildProcess; commits: Commit[]; done: (timeoutMs?: number) => Promise<Commit[]> } {
+  const args = kind === 'node' ? [path.join(here, 'writer-node.mjs'), JSON.stringify(opts)] : [path.join(here, 'writer.py'), JSON.stringify(opts)];
+  const child = spawn(kind === 'node' ? process.execPath : 'python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const commits: Commit[] = [];
+  let buf = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      commits.push(JSON.parse(buf.slice(0, i)) as Commit);
+      buf = buf.slice(i + 1);
+    }
+  });
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+  return {
+    child,
+    commits,
+    done: async (timeoutMs = 120_000) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const [code] = await exited;
+      clearTimeout(timer);
+      if (code !== 0) throw new Error(`${kind} writer exited ${code}: ${stderr.trim()}`);
+      return commits;
+    },
+  };
+}
+
+export interface WalshipProcess {
+  child: ChildProcess;
+  logs: () => string;
+  /** Resolves when a JSON log line with this event appears. */
+  waitForEvent: (event: string, timeoutMs?: number) => Promise<Record<string, unknown>>;
+  stop: (signal?: NodeJS.Signals, timeoutMs?: number) => Promise<number | null>;
+}
+
+export function startWalship(args: string[], env: NodeJS.ProcessEnv = {}): WalshipProcess {
+  const child = spawn(process.execPath, [walshipBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let out = '';
+  const listeners: Array<() => void> = [];
+  const onData = (d: Buffer): void => {
+    out += d.toString();
+    for (const l of [...listeners]) l();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+  const events = (): Array<Record<string, unknown>> =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return {
+    child,
+    logs: () => out,
+    waitForEvent: (event, timeoutMs = 30_000) =>
+      new Promise((resolve, reject) => {
+        const check = (): boolean => {
+          const hit = events().find((e) => e.event === event);
+          if (hit) {
+            resolve(hit);
+            return true;
+          }
+          return false;
+        };
+        if (check()) return;
+        const timer = setTimeout(() => reject(new Error(`no "${event}" log within ${timeoutMs} ms; logs:\n${out}`)), timeoutMs);
+        const l = (): void => {
+          if (check()) {
+            clearTimeout(timer);
+            listeners.splice(listeners.indexOf(l), 1);
+          }
+        };
+        listeners.push(l);
+      }),
+    stop: async (signal = 'SIGTERM', timeoutMs = 60_000) => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const [code] = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a walship command to completion. */
+export async function runWalship(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<CliResult> {
+  const child = spawn(process.execPath, [walshipBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    // Two cores: integration tests run real writers, sshd and replicators side by side.
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
