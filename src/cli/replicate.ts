@@ -11,6 +11,11 @@ import path from 'node:path';
 const FLAGS: Record<string, FlagSpec> = { ...CONFIG_FLAGS, h: { type: 'boolean', help: 'show this help' } };
 
 export async function replicateCommand(argv: readonly string[]): Promise<number> {
+  // Listen first: a SIGTERM that arrives during start-up must still end in a clean, shipped stop.
+  const stopped = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
   const args = parseArgs('replicate', argv, FLAGS);
   if (args.booleans.has('h')) {
     process.stdout.write(`${usage('replicate', '[-config FILE] | DB_PATH REPLICA_URL...', FLAGS)}\n`);
@@ -60,10 +65,6 @@ export async function replicateCommand(argv: readonly string[]): Promise<number>
       ),
   );
 
-  const stopped = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
   for (const r of replicators) await r.start();
   log.info({ event: 'started', dbs: config.dbs.map((d) => d.path) }, 'replicating');
   const signal = await stopped;
