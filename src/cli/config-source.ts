@@ -39,6 +39,7 @@ export function replicaFromUrl(url: string): ReplicaConfig {
     retentionCheckIntervalMs: DEFAULTS.retentionCheckIntervalMs,
     snapshotIntervalMs: DEFAULTS.snapshotIntervalMs,
     validationIntervalMs: null,
+    backlogLimitBytes: DEFAULTS.backlogLimitBytes,
     keyPath: 'command line',
   };
   if (parsed.type === 'file') return { name: 'file', type: 'file', path: path.resolve(parsed.path), sftp: null, ...common };

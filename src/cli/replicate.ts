@@ -7,6 +7,9 @@ import { parseArgs, usage, type FlagSpec } from './args.js';
 import { CONFIG_FLAGS, isReplicaUrl, loadConfigFromArgs, replicaFromUrl } from './config-source.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './errors.js';
 import path from 'node:path';
+import { startHttpServer } from '../server/http-server.js';
+import { Metrics } from '../server/metrics.js';
+import { observe } from '../server/observe.js';
 
 const FLAGS: Record<string, FlagSpec> = { ...CONFIG_FLAGS, h: { type: 'boolean', help: 'show this help' } };
 
@@ -31,6 +34,7 @@ export async function replicateCommand(argv: readonly string[]): Promise<number>
     replicas.forEach((r, i) => (r.name = replicas.length > 1 ? `${r.type}${i}` : r.type));
     config = {
       addr: null,
+      readyLagMs: DEFAULTS.readyLagMs,
       logLevel: null,
       shutdownSyncTimeoutMs: DEFAULTS.shutdownSyncTimeoutMs,
       levelIntervalsMs: [...DEFAULTS.levelIntervalsMs],
@@ -46,12 +50,26 @@ export async function replicateCommand(argv: readonly string[]): Promise<number>
 
   const log = createLogger(config.logLevel);
   for (const w of warnings) log.warn({ event: 'config_warning' }, w);
+  // The metrics read the replicators lazily, at scrape time.
+  let replicatorsRef: DbReplicator[] = [];
+  const metrics = new Metrics({
+    dbs: () => replicatorsRef.map((r) => ({ db: r.dbPath, localTxid: r.capture.position?.txid ?? 0, stagedBytes: r.stagingBytes })),
+    replicas: () =>
+      replicatorsRef.flatMap((r) =>
+        r.shipperStatus().map((s) => ({ db: r.dbPath, replica: s.name, remoteTxid: s.remote[0] ?? 0, lagSeconds: s.lagSeconds })),
+      ),
+  });
   const replicators = config.dbs.map(
     (db) =>
       new DbReplicator(
         {
           dbPath: db.path,
-          replicas: db.replicas.map((r) => ({ name: r.name, client: createReplicaClient(r), syncIntervalMs: r.syncIntervalMs })),
+          replicas: db.replicas.map((r) => ({
+            name: r.name,
+            client: createReplicaClient(r, { logger: log }),
+            syncIntervalMs: r.syncIntervalMs,
+            backlogLimitBytes: r.backlogLimitBytes,
+          })),
           monitorIntervalMs: db.monitorIntervalMs,
           checkpointIntervalMs: db.checkpointIntervalMs,
           minCheckpointPageN: db.minCheckpointPageN,
@@ -62,14 +80,20 @@ export async function replicateCommand(argv: readonly string[]): Promise<number>
           shutdownSyncTimeoutMs: config.shutdownSyncTimeoutMs,
         },
         log.child({}),
+        metrics,
       ),
   );
 
+  replicatorsRef = replicators;
+  // Start (and take each database's replicator lock) before listening, so a refused second
+  // replicator fails on the lock, not on a busy port.
   for (const r of replicators) await r.start();
+  const server = config.addr ? await startHttpServer(config.addr, observe(replicators, metrics, config.readyLagMs), log) : null;
   log.info({ event: 'started', dbs: config.dbs.map((d) => d.path) }, 'replicating');
   const signal = await stopped;
   log.info({ event: 'stopping', signal }, 'shutting down: shipping everything committed');
   const results = await Promise.all(replicators.map((r) => r.shutdown()));
+  server?.close();
   return results.every(Boolean) ? EXIT_OK : EXIT_FAILURE;
 }
 

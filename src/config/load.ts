@@ -6,6 +6,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { parseReplicaUrl, redactUrl, ReplicaUrlError } from '../replica/url.js';
 import { parseDuration } from './duration.js';
+import { parseSize } from './size.js';
 import { expandEnv } from './expand-env.js';
 import { DEFAULTS, type DbConfig, type ReplicaConfig, type SftpSettings, type WalshipConfig } from './types.js';
 
@@ -116,9 +117,17 @@ class Validator {
     return ms;
   }
 
+  size(o: Obj, k: string, key: string): number | null {
+    const v = o[k];
+    if (v === undefined || v === null) return null;
+    const bytes = parseSize(v);
+    if (bytes === null || bytes === 0) this.fail(`${key}.${k}`, `${JSON.stringify(v)} is not a size (such as 512MB or 2GiB)`);
+    return bytes;
+  }
+
   root(v: unknown): WalshipConfig {
     const o = this.object(v, '(top level)');
-    this.checkKeys(o, '', ['dbs', 'addr', 'logging', 'snapshot', 'levels', 'validation', 'retention', 'l0-retention', 'exec', 'shutdown-sync-timeout', 'sync-interval', 'validation-interval', ...IGNORED_TOP]);
+    this.checkKeys(o, '', ['dbs', 'addr', 'logging', 'snapshot', 'levels', 'validation', 'retention', 'l0-retention', 'exec', 'shutdown-sync-timeout', 'sync-interval', 'validation-interval', 'ready-lag', ...IGNORED_TOP]);
     const addr = this.str(o, 'addr', '');
     if (addr !== null && addr !== '' && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/.test(addr)) {
       this.fail('addr', `${JSON.stringify(addr)} is not host:port`);
@@ -188,7 +197,8 @@ class Validator {
       if (seen.has(d.path)) this.fail(`dbs[${i}].path`, `${d.path} is listed twice`);
       seen.add(d.path);
     });
-    return { addr: addr || null, logLevel, shutdownSyncTimeoutMs, levelIntervalsMs, l0RetentionMs, exec: exec || null, dbs };
+    const readyLagMs = this.duration(o, 'ready-lag', '', { allowZero: false }) ?? DEFAULTS.readyLagMs;
+    return { addr: addr || null, readyLagMs, logLevel, shutdownSyncTimeoutMs, levelIntervalsMs, l0RetentionMs, exec: exec || null, dbs };
   }
 
   db(v: unknown, key: string, defaults: ReplicaDefaults): DbConfig {
@@ -229,7 +239,7 @@ class Validator {
     const o = this.object(v, key);
     this.checkKeys(o, key, [
       'type', 'name', 'url', 'path', 'retention', 'retention-check-interval', 'sync-interval', 'snapshot-interval', 'validation-interval',
-      'host', 'user', 'password', 'key-path', 'key-passphrase', 'host-key', 'known-hosts-path', 'insecure-skip-host-key-check',
+      'backlog-limit', 'host', 'user', 'password', 'key-path', 'key-passphrase', 'host-key', 'known-hosts-path', 'insecure-skip-host-key-check',
       ...IGNORED_REPLICA,
     ]);
     const url = this.str(o, 'url', key);
@@ -293,6 +303,7 @@ class Validator {
       retentionCheckIntervalMs: this.duration(o, 'retention-check-interval', key, { allowZero: false }) ?? DEFAULTS.retentionCheckIntervalMs,
       snapshotIntervalMs: this.duration(o, 'snapshot-interval', key, { allowZero: false }) ?? defaults.snapshotIntervalMs ?? DEFAULTS.snapshotIntervalMs,
       validationIntervalMs: this.duration(o, 'validation-interval', key, { allowZero: true }) ?? defaults.validationIntervalMs,
+      backlogLimitBytes: this.size(o, 'backlog-limit', key) ?? DEFAULTS.backlogLimitBytes,
       keyPath: key,
     };
   }

@@ -26,6 +26,8 @@ export interface ReplicaConfig {
   retentionCheckIntervalMs: number;
   snapshotIntervalMs: number;
   validationIntervalMs: number | null;
+  /** Staged bytes kept for this replica while it is behind; past this it is healed by a snapshot. */
+  backlogLimitBytes: number;
   /** Where the setting came from, for error messages: "dbs[0].replicas[1]". */
   keyPath: string;
 }
@@ -43,6 +45,8 @@ export interface DbConfig {
 
 export interface WalshipConfig {
   addr: string | null;
+  /** /readyz answers 503 while any replica lags more than this. */
+  readyLagMs: number;
   logLevel: string | null;
   shutdownSyncTimeoutMs: number;
   /** Compaction intervals of levels 1, 2 and 3. */
@@ -65,4 +69,6 @@ export const DEFAULTS = {
   levelIntervalsMs: [30_000, 5 * 60_000, 3_600_000] as [number, number, number],
   l0RetentionMs: 5 * 60_000,
   shutdownSyncTimeoutMs: 30_000,
+  backlogLimitBytes: 1024 ** 3,
+  readyLagMs: 60_000,
 } as const;

@@ -4,12 +4,14 @@ import chokidar, { type FSWatcher } from 'chokidar';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { SNAPSHOT_LEVEL, type ReplicaClient } from '../replica/client.js';
+import type { Metrics } from '../server/metrics.js';
 import { NotWalModeError } from '../sqlite/open.js';
 import { WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE } from '../sqlite/wal-format.js';
 import { Backoff } from './backoff.js';
 import { compactStagedLevel } from './compaction.js';
 import { DatabaseCapture, type CaptureResult } from './db-capture.js';
 import { ReplicaShipper, type ShipperStatus } from './replica-shipper.js';
+import { ReplicatorLock } from './replicator-lock.js';
 import { Staging } from './staging.js';
 import { sleep, Wakeup } from './wakeup.js';
 
@@ -17,6 +19,7 @@ export interface ReplicaTarget {
   name: string;
   client: ReplicaClient;
   syncIntervalMs: number;
+  backlogLimitBytes: number;
 }
 
 export interface DbReplicatorOptions {
@@ -62,15 +65,24 @@ export class DbReplicator {
   private fullCaptures = 0;
   private waitingLogged = false;
 
+  private stagedBytes = 0;
+  private lock: ReplicatorLock | null = null;
+
   constructor(
     readonly opts: DbReplicatorOptions,
     private readonly log: Logger,
+    private readonly metrics: Metrics | null = null,
   ) {
     this.staging = new Staging(opts.dbPath);
     this.capture = new DatabaseCapture(opts.dbPath, this.staging, log, opts.busyTimeoutMs);
     this.shippers = opts.replicas.map(
-      (r) => new ReplicaShipper(r.name, r.client, this.staging, log, r.syncIntervalMs, () => this.wantSnapshot()),
+      (r) => new ReplicaShipper(r.name, r.client, this.staging, log, r.syncIntervalMs, () => this.wantSnapshot(), metrics),
     );
+  }
+
+  /** Bytes of LTX files in staging, as of the last prune. */
+  get stagingBytes(): number {
+    return this.stagedBytes;
   }
 
   get dbPath(): string {
@@ -87,6 +99,7 @@ export class DbReplicator {
   }
 
   async start(): Promise<void> {
+    this.lock = await ReplicatorLock.acquire(this.staging.dir, this.dbPath);
     const stagedMax = await this.capture.loadPosition();
     const snaps = await this.staging.list(SNAPSHOT_LEVEL);
     const newest = snaps[snaps.length - 1];
@@ -148,6 +161,7 @@ export class DbReplicator {
     await this.runMaintenance(() => this.pruneStaging()).catch(() => undefined);
     await this.capture.close();
     await Promise.all(this.shippers.map((s) => s.client.close().catch(() => undefined)));
+    this.lock?.release();
     const ok = results.every(Boolean);
     this.log.info({ db: this.dbPath, event: 'stopped', shipped: ok, txid: this.capture.position?.txid ?? 0 }, ok ? 'all committed transactions shipped' : 'stopped with unshipped files in staging');
     return ok;
@@ -213,10 +227,21 @@ export class DbReplicator {
 
   private afterCapture(result: CaptureResult | null): void {
     if (!result) return;
-    if (result.fullReason) this.fullCaptures++;
+    const labels = { db: this.dbPath };
+    if (result.l0) {
+      this.metrics?.captures.inc(labels);
+      this.stagedBytes += result.l0.size;
+      for (const s of this.shippers) s.noteCaptured(result.l0.maxTXID, result.l0.createdAt.getTime());
+    }
+    if (result.fullReason) {
+      this.fullCaptures++;
+      this.metrics?.fullCaptures.inc({ ...labels, reason: result.fullReason });
+    }
     if (result.snapshot) {
       this.lastSnapshotAt = result.snapshot.createdAt.getTime();
       this.lastSnapshotTxid = result.snapshot.maxTXID;
+      this.metrics?.snapshots.inc(labels);
+      this.stagedBytes += result.snapshot.size;
       this.log.info({ db: this.dbPath, event: 'snapshot', txid: result.snapshot.maxTXID, bytes: result.snapshot.size }, 'snapshot staged');
     }
     if (result.l0 || result.snapshot) for (const s of this.shippers) s.notify();
@@ -244,6 +269,7 @@ export class DbReplicator {
       return;
     }
     this.lastCheckpointAt = Date.now();
+    this.metrics?.checkpoints.inc({ db: this.dbPath, mode });
     const after = this.capture.position!;
     this.checkpointMark = { salt1: after.salt1, salt2: after.salt2, offset: after.walOffset };
     this.log.info({ db: this.dbPath, event: 'checkpoint', mode, busy: checkpoint.busy, frames: checkpoint.logFrames, checkpointed: checkpoint.checkpointedFrames }, 'checkpoint');
@@ -265,22 +291,33 @@ export class DbReplicator {
     }
   }
 
-  /** Drops staged files that every replica holds and that a higher level already covers. */
+  /**
+   * Drops staged files that every replica holds and that a higher level already covers. A replica
+   * whose backlog passed its limit stops holding files back; it is healed with a snapshot later.
+   */
   private async pruneStaging(): Promise<void> {
-    if (!this.shippers.every((s) => s.isKnown)) return;
     const levels = [0, 1, 2, 3, SNAPSHOT_LEVEL];
     const lists = new Map<number, Awaited<ReturnType<Staging['list']>>>();
     for (const l of levels) lists.set(l, await this.staging.list(l));
     const maxAt = (l: number): number => (lists.get(l) ?? []).reduce((m, f) => Math.max(m, f.maxTXID), 0);
+    this.opts.replicas.forEach((r, i) => {
+      const s = this.shippers[i]!;
+      const backlog = levels.flatMap((l) => lists.get(l)!).filter((f) => f.maxTXID > s.remoteMax(f.level)).reduce((n, f) => n + f.size, 0);
+      if (backlog > r.backlogLimitBytes) s.markOverflowed();
+    });
+    let bytes = 0;
     for (const level of levels) {
       const files = lists.get(level)!;
       // The newest file of each level stays: it marks the capture position and compaction progress.
       for (const f of files.slice(0, -1)) {
-        const shipped = this.shippers.every((s) => s.remoteMax(level) >= f.maxTXID);
+        const shipped = this.shippers.every((s) => !s.holdsStaging || s.remoteMax(level) >= f.maxTXID);
         const covered = level === 3 || level === SNAPSHOT_LEVEL || maxAt(level + 1) >= f.maxTXID;
         if (shipped && covered) await this.staging.remove(f);
+        else bytes += f.size;
       }
+      bytes += files.at(-1)?.size ?? 0;
     }
+    this.stagedBytes = bytes;
   }
 
   private runExclusive<T>(fn: () => Promise<T>): Promise<T> {

@@ -1,6 +1,7 @@
 // Ships staged LTX files to one replica, on its own loop and position, so a slow or dead replica
 // stalls neither capture nor the other replicas.
 import type { Logger } from 'pino';
+import type { Metrics } from '../server/metrics.js';
 import { describeFile, SNAPSHOT_LEVEL, type LtxFileInfo, type ReplicaClient } from '../replica/client.js';
 import { Backoff } from './backoff.js';
 import type { Staging } from './staging.js';
@@ -16,6 +17,8 @@ export interface ShipperStatus {
   lastError: string | null;
   /** The replica cannot continue from what staging holds and waits for a snapshot. */
   needsSnapshot: boolean;
+  lagSeconds: number;
+  backlogOverflowed: boolean;
 }
 
 export class ReplicaShipper {
@@ -27,6 +30,11 @@ export class ReplicaShipper {
   private lastError: string | null = null;
   private needsSnapshot = false;
   private readonly backoff = new Backoff();
+  private discovered = false;
+  /** Captured level-0 TXIDs the replica does not hold yet, with their capture times (for lag). */
+  private readonly unshipped = new Map<number, number>();
+  /** Set when the backlog passed its bound: staging no longer waits for this replica. */
+  private overflowed = false;
 
   constructor(
     readonly name: string,
@@ -36,7 +44,45 @@ export class ReplicaShipper {
     private readonly syncIntervalMs: number,
     /** Called when the replica needs a level-9 snapshot that staging does not have. */
     private readonly requestSnapshot: () => void,
+    private readonly metrics: Metrics | null = null,
   ) {}
+
+  private get labels(): { db: string; replica: string } {
+    return { db: this.staging.dbPath, replica: this.name };
+  }
+
+  /** Seconds since the oldest transaction this replica still lacks was captured; 0 when caught up. */
+  lagSeconds(now = Date.now()): number {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const t of this.unshipped.values()) oldest = Math.min(oldest, t);
+    return Number.isFinite(oldest) ? Math.max(0, (now - oldest) / 1000) : 0;
+  }
+
+  /** A new level-0 file exists in staging. */
+  noteCaptured(txid: number, capturedAt: number): void {
+    if (txid > this.remoteMax(0)) this.unshipped.set(txid, capturedAt);
+    this.notify();
+  }
+
+  /** Whether staging must keep files for this replica: false once its backlog overflowed. */
+  get holdsStaging(): boolean {
+    return !this.overflowed;
+  }
+
+  /** The backlog passed its bound: stop holding staging; the replica heals with a snapshot later. */
+  markOverflowed(): void {
+    if (this.overflowed) return;
+    this.overflowed = true;
+    this.metrics?.backlogOverflows.inc(this.labels);
+    this.log.error(
+      { ...this.labels, event: 'backlog_overflow' },
+      'replica backlog passed its limit; staged files are no longer kept for it, and it will be healed with a snapshot when it is back',
+    );
+  }
+
+  get hasDiscovered(): boolean {
+    return this.discovered;
+  }
 
   status(): ShipperStatus {
     return {
@@ -45,6 +91,8 @@ export class ReplicaShipper {
       lastSyncAt: this.lastSyncAt,
       lastError: this.lastError,
       needsSnapshot: this.needsSnapshot,
+      lagSeconds: this.lagSeconds(),
+      backlogOverflowed: this.overflowed,
     };
   }
 
@@ -64,6 +112,7 @@ export class ReplicaShipper {
       this.remote.set(level, files.reduce((m, f) => Math.max(m, f.maxTXID), 0));
     }
     this.known = true;
+    this.discovered = true;
     if (this.remoteMax(SNAPSHOT_LEVEL) === 0) this.needsSnapshot = true;
   }
 
@@ -82,7 +131,9 @@ export class ReplicaShipper {
       try {
         await this.shipPending();
         this.backoff.reset();
+        this.metrics?.syncs.inc(this.labels);
       } catch (err) {
+        this.metrics?.syncErrors.inc(this.labels);
         this.recordError(err);
         this.known = false;
         await sleep(this.backoff.next(), signal);
@@ -153,7 +204,11 @@ export class ReplicaShipper {
     const started = Date.now();
     await this.client.writeLtxFile(f, this.staging.filePath(f.level, f.minTXID, f.maxTXID));
     this.remote.set(f.level, Math.max(this.remoteMax(f.level), f.maxTXID));
+    this.metrics?.bytesShipped.inc(this.labels, f.size);
     if (f.level === SNAPSHOT_LEVEL) this.needsSnapshot = false;
+    const reach = this.reach();
+    for (const txid of this.unshipped.keys()) if (txid <= reach) this.unshipped.delete(txid);
+    if (this.overflowed && f.level === 0) this.overflowed = false;
     this.log.debug(
       { db: this.staging.dbPath, replica: this.name, event: 'uploaded', file: describeFile(f), bytes: f.size, ms: Date.now() - started },
       'uploaded',

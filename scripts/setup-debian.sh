@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian 12 machine lacks to build walship, run its whole test suite and the
+# demo stack: build tools for the native modules, sqlite3, Python with diskcache, OpenSSH (the test
+# replica server), and a Docker engine with stand-in base images (see .ci/docker-setup.sh).
+# Node.js >= 20 is the one prerequisite. Idempotent; needs root (uses sudo when not root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+if ! command -v node >/dev/null 2>&1; then
+  echo "setup: Node.js >= 20 is required (node not found)" >&2
+  exit 1
+fi
+
+packages=(sqlite3 python3 python3-diskcache openssh-server openssh-client make g++ ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+$SUDO bash .ci/docker-setup.sh

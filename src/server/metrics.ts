@@ -1,0 +1,94 @@
+// Prometheus metrics, all named walship_*. Counters are bumped where things happen; gauges that
+// describe state (TXIDs, lag) are read from the replicators when scraped.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface ReplicaGaugeSource {
+  db: string;
+  replica: string;
+  remoteTxid: number;
+  lagSeconds: number;
+}
+
+export interface DbGaugeSource {
+  db: string;
+  localTxid: number;
+  stagedBytes: number;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly captures: Counter<'db'>;
+  readonly fullCaptures: Counter<'db' | 'reason'>;
+  readonly snapshots: Counter<'db'>;
+  readonly checkpoints: Counter<'db' | 'mode'>;
+  readonly syncs: Counter<'db' | 'replica'>;
+  readonly syncErrors: Counter<'db' | 'replica'>;
+  readonly bytesShipped: Counter<'db' | 'replica'>;
+  readonly backlogOverflows: Counter<'db' | 'replica'>;
+  readonly validations: Counter<'db' | 'replica' | 'result'>;
+
+  constructor(sources: { dbs: () => DbGaugeSource[]; replicas: () => ReplicaGaugeSource[] }) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'walship_process_' });
+    this.captures = new Counter({ name: 'walship_captures_total', help: 'Level-0 LTX files captured from the WAL', labelNames: ['db'], registers });
+    this.fullCaptures = new Counter({
+      name: 'walship_full_captures_total',
+      help: 'Captures that had to hold every page because continuity could not be proven (first capture or a gap)',
+      labelNames: ['db', 'reason'],
+      registers,
+    });
+    this.snapshots = new Counter({ name: 'walship_snapshots_total', help: 'Level-9 snapshots staged', labelNames: ['db'], registers });
+    this.checkpoints = new Counter({ name: 'walship_checkpoints_total', help: 'Checkpoints run by walship', labelNames: ['db', 'mode'], registers });
+    this.syncs = new Counter({ name: 'walship_replica_syncs_total', help: 'Successful shipping passes per replica', labelNames: ['db', 'replica'], registers });
+    this.syncErrors = new Counter({ name: 'walship_replica_sync_errors_total', help: 'Failed shipping passes per replica', labelNames: ['db', 'replica'], registers });
+    this.bytesShipped = new Counter({ name: 'walship_replica_bytes_shipped_total', help: 'LTX bytes uploaded per replica', labelNames: ['db', 'replica'], registers });
+    this.backlogOverflows = new Counter({
+      name: 'walship_replica_backlog_overflows_total',
+      help: 'Times a replica fell so far behind that its staged backlog was dropped (it heals with a snapshot)',
+      labelNames: ['db', 'replica'],
+      registers,
+    });
+    this.validations = new Counter({ name: 'walship_validations_total', help: 'Replica validations by result', labelNames: ['db', 'replica', 'result'], registers });
+
+    new Gauge({
+      name: 'walship_db_txid',
+      help: 'Highest TXID captured locally',
+      labelNames: ['db'],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of sources.dbs()) this.set({ db: d.db }, d.localTxid);
+      },
+    });
+    new Gauge({
+      name: 'walship_staging_bytes',
+      help: 'Bytes of LTX files waiting in local staging',
+      labelNames: ['db'],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of sources.dbs()) this.set({ db: d.db }, d.stagedBytes);
+      },
+    });
+    new Gauge({
+      name: 'walship_replica_txid',
+      help: 'Highest level-0 TXID the replica holds',
+      labelNames: ['db', 'replica'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of sources.replicas()) this.set({ db: r.db, replica: r.replica }, r.remoteTxid);
+      },
+    });
+    new Gauge({
+      name: 'walship_replica_lag_seconds',
+      help: 'Age of the oldest captured transaction the replica does not hold yet; 0 when caught up',
+      labelNames: ['db', 'replica'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of sources.replicas()) this.set({ db: r.db, replica: r.replica }, r.lagSeconds);
+      },
+    });
+  }
+}
