@@ -1,9 +1,14 @@
 // Builds the client for a configured replica.
+import type { Logger } from 'pino';
 import type { ReplicaConfig } from '../config/types.js';
 import type { ReplicaClient } from './client.js';
 import { FileReplicaClient } from './file.js';
 
-export function createReplicaClient(cfg: ReplicaConfig): ReplicaClient {
+export interface ReplicaClientOptions {
+  logger?: Logger;
+}
+
+export function createReplicaClient(cfg: ReplicaConfig, _opts: ReplicaClientOptions = {}): ReplicaClient {
   switch (cfg.type) {
     case 'file':
       return new FileReplicaClient(cfg.path);
