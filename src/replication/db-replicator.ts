@@ -20,6 +20,8 @@ export interface ReplicaTarget {
   client: ReplicaClient;
   syncIntervalMs: number;
   backlogLimitBytes: number;
+  retentionMs: number;
+  retentionCheckIntervalMs: number;
 }
 
 export interface DbReplicatorOptions {
@@ -33,6 +35,7 @@ export interface DbReplicatorOptions {
   snapshotIntervalMs: number;
   /** Compaction interval for levels 1, 2 and 3. */
   levelIntervalsMs: [number, number, number];
+  l0RetentionMs: number;
   shutdownSyncTimeoutMs: number;
 }
 
@@ -138,6 +141,10 @@ export class DbReplicator {
     if (this.opts.snapshotIntervalMs > 0) {
       this.timers.push(setInterval(() => this.checkSnapshotDue(), Math.min(this.opts.snapshotIntervalMs, 60_000)));
     }
+    this.opts.replicas.forEach((r, i) => {
+      const shipper = this.shippers[i]!;
+      this.timers.push(setInterval(() => void shipper.enforceRetention({ retentionMs: r.retentionMs, l0RetentionMs: this.opts.l0RetentionMs }), r.retentionCheckIntervalMs));
+    });
     this.loops.push(this.captureLoop());
     for (const s of this.shippers) this.loops.push(s.run(this.stop.signal));
     this.wake.notify();

@@ -3,7 +3,9 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../server/metrics.js';
 import { describeFile, SNAPSHOT_LEVEL, type LtxFileInfo, type ReplicaClient } from '../replica/client.js';
+import { listReplica } from '../replica/listing.js';
 import { Backoff } from './backoff.js';
+import { filesToDelete, type RetentionPolicy } from './retention.js';
 import type { Staging } from './staging.js';
 import { sleep, Wakeup } from './wakeup.js';
 
@@ -35,6 +37,7 @@ export class ReplicaShipper {
   private readonly unshipped = new Map<number, number>();
   /** Set when the backlog passed its bound: staging no longer waits for this replica. */
   private overflowed = false;
+  private uploadedSinceRetention = false;
 
   constructor(
     readonly name: string,
@@ -103,6 +106,24 @@ export class ReplicaShipper {
 
   get isKnown(): boolean {
     return this.known;
+  }
+
+  /**
+   * Deletes what retention allows. Runs only when something was uploaded since the last run, so an
+   * idle database causes no listing at all.
+   */
+  async enforceRetention(policy: RetentionPolicy): Promise<number> {
+    if (!this.uploadedSinceRetention) return 0;
+    try {
+      const doomed = filesToDelete(await listReplica(this.client), Date.now(), policy);
+      if (doomed.length > 0) await this.client.deleteLtxFiles(doomed);
+      this.uploadedSinceRetention = false;
+      if (doomed.length > 0) this.log.info({ ...this.labels, event: 'retention', deleted: doomed.length }, 'retention removed old files');
+      return doomed.length;
+    } catch (err) {
+      this.recordError(err);
+      return 0;
+    }
   }
 
   /** Lists the replica once, to learn where it stands. */
@@ -205,6 +226,7 @@ export class ReplicaShipper {
     await this.client.writeLtxFile(f, this.staging.filePath(f.level, f.minTXID, f.maxTXID));
     this.remote.set(f.level, Math.max(this.remoteMax(f.level), f.maxTXID));
     this.metrics?.bytesShipped.inc(this.labels, f.size);
+    this.uploadedSinceRetention = true;
     if (f.level === SNAPSHOT_LEVEL) this.needsSnapshot = false;
     const reach = this.reach();
     for (const txid of this.unshipped.keys()) if (txid <= reach) this.unshipped.delete(txid);

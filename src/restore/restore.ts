@@ -1,6 +1,7 @@
 // The restore command's library half: pick the replica that reaches furthest, plan, apply.
 import { promises as fsp } from 'node:fs';
-import { ALL_LEVELS, type LtxFileInfo, type ReplicaClient } from '../replica/client.js';
+import type { LtxFileInfo, ReplicaClient } from '../replica/client.js';
+import { listReplica } from '../replica/listing.js';
 import { applyPlan, RestoreError, type IntegrityCheck } from './apply.js';
 import { planRestore, restoredTxid, type LevelListing, type RestoreTarget } from './plan.js';
 
@@ -22,12 +23,6 @@ export type RestoreOutcome =
   | { kind: 'restored'; replica: string; txid: number; files: number }
   | { kind: 'database-exists' }
   | { kind: 'replica-empty' };
-
-export async function listReplica(client: ReplicaClient): Promise<Map<number, LtxFileInfo[]>> {
-  const listing = new Map<number, LtxFileInfo[]>();
-  for (const level of ALL_LEVELS) listing.set(level, await client.listLtxFiles(level));
-  return listing;
-}
 
 function isEmpty(listing: LevelListing): boolean {
   for (const files of listing.values()) if (files.length > 0) return false;

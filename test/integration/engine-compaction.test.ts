@@ -43,3 +43,38 @@ describe('compaction', () => {
     expect(lastL0.slice(17, 33) >= l3Max).toBe(true);
   });
 });
+
+describe('retention', () => {
+  it('removes expired snapshots and covered files, and the latest restore stays exact', async () => {
+    work = makeWorkdir(
+      `levels:
+  - interval: 1s
+l0-retention: 1s
+`,
+      `        retention: 2s
+        retention-check-interval: 1s
+        snapshot-interval: 1s
+`,
+    );
+    const { db, replica, config, dir } = work;
+    const walship = startWalship(['replicate', '-config', config]);
+    await runWriter('node', { db, from: 1, to: 70, payload: 'small', delayMs: 80 });
+    await new Promise((r) => setTimeout(r, 3500));
+    expect(await walship.stop()).toBe(0);
+    const snapshots = ltxFiles(replica, 9);
+    const snapshotEvents = walship.logs().split('"event":"snapshot"').length - 1;
+    expect(snapshotEvents).toBeGreaterThan(3);
+    // Old snapshots went; the base of the window and newer ones stayed.
+    expect(snapshots.length).toBeLessThan(snapshotEvents);
+    expect(snapshots.length).toBeGreaterThan(0);
+    expect(walship.logs()).toContain('"event":"retention"');
+    // Level-0 files covered by level 1 and older than l0-retention went too.
+    const l0 = ltxFiles(replica, 0).map((p) => Number.parseInt(path.basename(p).slice(0, 16), 16));
+    expect(l0.length === 0 || Math.min(...l0) > 1).toBe(true);
+    const out = path.join(dir, 'restored.db');
+    const r = await runWalship(['restore', '-o', out, `file://${replica}`]);
+    expect(r.stderr).toBe('');
+    expect(checkRestored(out, 'small').k).toBe(70);
+    expect(dump(out)).toBe(dump(db));
+  });
+});
