@@ -21,7 +21,8 @@ export function parseDuration(text: string): number | null {
   let total = 0;
   const part = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g;
   for (const p of s.slice(m[1]!.length).matchAll(part)) total += Number(p[1]) * UNIT_MS[p[2]!]!;
-  return sign * total;
+  // Go counts whole nanoseconds; rounding to them undoes float error ("1.001s" is 1001, not 1000.9999999999999).
+  return sign * (Math.round(total * 1e6) / 1e6);
 }
 
 export function formatDuration(ms: number): string {

@@ -66,6 +66,7 @@ export class LtxFile {
       if ((flags & PAGE_FLAG_SIZE) === 0) throw new LtxFormatError('legacy LZ4-frame pages are not supported');
       if (pgno <= prev) throw new LtxFormatError(`pages out of order: ${prev} then ${pgno}`);
       if (pgno === lock) throw new LtxFormatError(`lock page ${pgno} stored`);
+      if (pgno > header.commit) throw new LtxFormatError(`page ${pgno} beyond commit size ${header.commit}`);
       const start = pos;
       pos += PAGE_HEADER_SIZE;
       need(buf, pos, 4, 'page size field');
@@ -96,15 +97,15 @@ export class LtxFile {
     crc.update(buf.subarray(pos, trailerStart + 8));
     let at = pos;
     for (const entry of seen) {
-      const a = readUvarint(buf, at);
-      const b = readUvarint(buf, a.next);
-      const c = readUvarint(buf, b.next);
+      const a = indexVarint(buf, at);
+      const b = indexVarint(buf, a.next);
+      const c = indexVarint(buf, b.next);
       if (a.value !== entry.pgno || b.value !== entry.offset || c.value !== entry.size) {
         throw new LtxFormatError(`page index entry for page ${entry.pgno} does not match the page`);
       }
       at = c.next;
     }
-    const end = readUvarint(buf, at);
+    const end = indexVarint(buf, at);
     if (end.value !== 0 || end.next !== indexSizeAt) throw new LtxFormatError('page index has extra entries');
 
     const trailer: LtxTrailer = {
@@ -133,6 +134,15 @@ export class LtxFile {
       const r = await it.next();
       if (r.done) return r.value;
     }
+  }
+}
+
+/** A corrupt varint is a corrupt file: report it as LtxFormatError like every other defect. */
+function indexVarint(buf: Buffer, at: number): { value: number; next: number } {
+  try {
+    return readUvarint(buf, at);
+  } catch (err) {
+    throw new LtxFormatError(`page index: ${(err as Error).message}`);
   }
 }
 

@@ -43,5 +43,14 @@ export function parseReplicaUrl(text: string): ParsedReplicaUrl {
 
 /** A URL safe to print: any password is replaced. */
 export function redactUrl(text: string): string {
-  return text.replace(/^(\w+:\/\/[^:@/]*):[^@/]*@/, '$1:****@');
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)(.*)$/s.exec(text);
+  if (!m) return text;
+  const rest = m[2]!;
+  // In a URL that parses, the user info ends at the last "@" before the path, so a password may hold
+  // "@". In one that does not (an unencoded "/" in the password, say), take the last "@" anywhere.
+  const authorityEnd = URL.canParse(text) ? rest.search(/[/?#]|$/) : rest.length;
+  const at = rest.lastIndexOf('@', authorityEnd - 1);
+  const colon = rest.indexOf(':');
+  if (at <= 0 || colon < 0 || colon > at) return text;
+  return `${m[1]}${rest.slice(0, colon)}:****${rest.slice(at)}`;
 }

@@ -1,0 +1,75 @@
+// Everything `walship replicate` runs: one replicator per configured database, the metrics they
+// feed, and the HTTP listener. The command itself only handles arguments, signals and -exec.
+import type http from 'node:http';
+import type { Logger } from 'pino';
+import type { WalshipConfig } from '../config/types.js';
+import { createReplicaClient } from '../replica/factory.js';
+import { startHttpServer } from '../server/http-server.js';
+import { Metrics } from '../server/metrics.js';
+import { observe, statusOf, type DbStatus } from '../server/observe.js';
+import { DbReplicator } from './db-replicator.js';
+
+export class ReplicationService {
+  readonly replicators: DbReplicator[];
+  readonly metrics: Metrics;
+  private server: http.Server | null = null;
+
+  constructor(
+    private readonly config: WalshipConfig,
+    private readonly log: Logger,
+  ) {
+    // Gauges read the replicators lazily, at scrape time.
+    this.metrics = new Metrics({
+      dbs: () => this.replicators.map((r) => ({ db: r.dbPath, localTxid: r.capture.position?.txid ?? 0, stagedBytes: r.stagingBytes })),
+      replicas: () =>
+        this.replicators.flatMap((r) =>
+          r.shipperStatus().map((s) => ({ db: r.dbPath, replica: s.name, remoteTxid: s.remote[0] ?? 0, lagSeconds: s.lagSeconds })),
+        ),
+    });
+    this.replicators = config.dbs.map(
+      (db) =>
+        new DbReplicator(
+          {
+            dbPath: db.path,
+            replicas: db.replicas.map((r) => ({
+              name: r.name,
+              client: createReplicaClient(r, { logger: log }),
+              syncIntervalMs: r.syncIntervalMs,
+              backlogLimitBytes: r.backlogLimitBytes,
+              retentionMs: r.retentionMs,
+              retentionCheckIntervalMs: r.retentionCheckIntervalMs,
+            })),
+            monitorIntervalMs: db.monitorIntervalMs,
+            checkpointIntervalMs: db.checkpointIntervalMs,
+            minCheckpointPageN: db.minCheckpointPageN,
+            truncatePageN: db.truncatePageN,
+            busyTimeoutMs: db.busyTimeoutMs,
+            snapshotIntervalMs: Math.min(...db.replicas.map((r) => r.snapshotIntervalMs)),
+            levelIntervalsMs: config.levelIntervalsMs,
+            l0RetentionMs: config.l0RetentionMs,
+            shutdownSyncTimeoutMs: config.shutdownSyncTimeoutMs,
+          },
+          log,
+          this.metrics,
+        ),
+    );
+  }
+
+  /** Starts every replicator (each takes its database's lock first), then the HTTP listener. */
+  async start(): Promise<void> {
+    for (const r of this.replicators) await r.start();
+    if (this.config.addr) this.server = await startHttpServer(this.config.addr, observe(this.replicators, this.metrics, this.config.readyLagMs), this.log);
+    this.log.info({ event: 'started', dbs: this.config.dbs.map((d) => d.path) }, 'replicating');
+  }
+
+  /** Ships everything committed and stops. True when every replica took everything. */
+  async shutdown(): Promise<boolean> {
+    const results = await Promise.all(this.replicators.map((r) => r.shutdown()));
+    this.server?.close();
+    return results.every(Boolean);
+  }
+
+  status(): DbStatus[] {
+    return statusOf(this.replicators);
+  }
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { compressBlock, decompressBlock } from '../../src/ltx/lz4.js';
+
+// A minimal, independent LZ4 *block* decoder (https://github.com/lz4/lz4/blob/dev/doc/lz4_Block_format.md).
+// It knows nothing of size prefixes or frames, so it proves compressBlock emits a bare block.
+function referenceLz4BlockDecode(src: Buffer, outSize: number): Buffer {
+  const out = Buffer.alloc(outSize);
+  let ip = 0;
+  let op = 0;
+  const byte = (): number => {
+    if (ip >= src.length) throw new Error('input overrun');
+    return src[ip++]!;
+  };
+  while (ip < src.length) {
+    const token = byte();
+    let lit = token >> 4;
+    if (lit === 15) for (let b = 255; b === 255; lit += b) b = byte();
+    if (ip + lit > src.length || op + lit > outSize) throw new Error('literal overrun');
+    src.copy(out, op, ip, ip + lit);
+    ip += lit;
+    op += lit;
+    if (ip === src.length) break; // the last sequence carries literals only
+    const offset = byte() | (byte() << 8);
+    if (offset === 0 || offset > op) throw new Error(`bad match offset ${offset}`);
+    let len = token & 15;
+    if (len === 15) for (let b = 255; b === 255; len += b) b = byte();
+    len += 4;
+    if (op + len > outSize) throw new Error('match overrun');
+    for (let k = 0; k < len; k++, op++) out[op] = out[op - offset]!;
+  }
+  if (op !== outSize) throw new Error(`decoded ${op} bytes, expected ${outSize}`);
+  return out;
+}
+
+function samplePages(): Array<[string, Buffer]> {
+  const zeros = Buffer.alloc(4096);
+  const text = Buffer.alloc(4096);
+  for (let i = 0; i < text.length; i++) text[i] = 'the quick brown fox '.charCodeAt(i % 20);
+  const noise = Buffer.alloc(4096);
+  let x = 0x12345678;
+  for (let i = 0; i < noise.length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    noise[i] = x & 0xff;
+  }
+  const small = Buffer.from('SQLite format 3\u0000' + 'x'.repeat(496), 'latin1');
+  return [
+    ['zeros', zeros],
+    ['repeating text', text],
+    ['incompressible noise', noise],
+    ['512-byte page', small],
+  ];
+}
+
+describe('LZ4 block codec', () => {
+  it.each(samplePages())('compressBlock(%s) is a bare LZ4 block that an independent decoder reads back', (_name, page) => {
+    const block = compressBlock(page);
+    expect(referenceLz4BlockDecode(block, page.length).equals(page)).toBe(true);
+    expect(decompressBlock(block, page.length).equals(page)).toBe(true);
+  });
+
+  it('compresses a zero page far below its size and stores noise at most slightly larger', () => {
+    const [[, zeros], , [, noise]] = samplePages() as [[string, Buffer], [string, Buffer], [string, Buffer]];
+    expect(compressBlock(zeros).length).toBeLessThan(64);
+    const n = compressBlock(noise).length;
+    // LZ4 worst case: size + size/255 + 16.
+    expect(n).toBeGreaterThanOrEqual(4096);
+    expect(n).toBeLessThanOrEqual(4096 + Math.floor(4096 / 255) + 16);
+  });
+
+  it('decodes a hand-written block: literal "ab" then a 10-byte match at offset 2', () => {
+    // token 0x26: 2 literals, match length 6+4 = 10; offset 2 little-endian; then a final literal "!".
+    const block = Buffer.from([0x26, 0x61, 0x62, 0x02, 0x00, 0x10, 0x21]);
+    expect(decompressBlock(block, 13).toString('latin1')).toBe('abababababab!');
+  });
+
+  it('rejects a block that decodes to a different size than the page', () => {
+    const page = Buffer.alloc(4096, 7);
+    const block = compressBlock(page);
+    expect(() => decompressBlock(block, 8192)).toThrow();
+    expect(() => decompressBlock(block, 1024)).toThrow();
+  });
+
+  it('rejects a block whose match offset points before the start of the output', () => {
+    // 1 literal, then a match at offset 5 when only 1 byte exists.
+    const block = Buffer.from([0x10, 0x61, 0x05, 0x00, 0x10, 0x21]);
+    expect(() => decompressBlock(block, 6)).toThrow();
+  });
+
+  it('rejects a truncated block', () => {
+    const page = samplePages()[1]![1];
+    const block = compressBlock(page);
+    expect(() => decompressBlock(block.subarray(0, block.length - 3), page.length)).toThrow();
+  });
+});
