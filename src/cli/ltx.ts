@@ -5,10 +5,12 @@ import { formatTXID } from '../ltx/format.js';
 import { parseArgs, usage, type FlagSpec } from './args.js';
 import { CONFIG_FLAGS, findDb, isReplicaUrl, loadConfigFromArgs, replicaFromUrl, selectReplicas } from './config-source.js';
 import { EXIT_OK, UsageError } from './errors.js';
+import { renderTable } from './table.js';
 
 const FLAGS: Record<string, FlagSpec> = {
   ...CONFIG_FLAGS,
   level: { type: 'string', help: 'a level (0-3, 9) or all (default all)' },
+  json: { type: 'boolean', help: 'print JSON instead of a table' },
   replica: { type: 'string', help: 'the replica with this name (default: the first)' },
   h: { type: 'boolean', help: 'show this help' },
 };
@@ -32,14 +34,15 @@ export async function ltxCommand(argv: readonly string[]): Promise<number> {
     : selectReplicas(findDb(loadConfigFromArgs(args, false), source), args.strings.get('replica'))[0]!;
   const client = createReplicaClient(replica);
   try {
-    const rows: string[][] = [['LEVEL', 'MIN_TXID', 'MAX_TXID', 'SIZE', 'CREATED']];
-    for (const level of levels) {
-      for (const f of await client.listLtxFiles(level)) {
-        rows.push([String(level), formatTXID(f.minTXID), formatTXID(f.maxTXID), String(f.size), f.createdAt.toISOString()]);
-      }
+    const files = [];
+    for (const level of levels) files.push(...(await client.listLtxFiles(level)));
+    if (args.booleans.has('json')) {
+      process.stdout.write(`${JSON.stringify(files.map((f) => ({ ...f, minTXID: formatTXID(f.minTXID), maxTXID: formatTXID(f.maxTXID) })))}\n`);
+      return EXIT_OK;
     }
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    process.stdout.write(rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n');
+    const rows: string[][] = [['LEVEL', 'MIN_TXID', 'MAX_TXID', 'SIZE', 'CREATED']];
+    for (const f of files) rows.push([String(f.level), formatTXID(f.minTXID), formatTXID(f.maxTXID), String(f.size), f.createdAt.toISOString()]);
+    process.stdout.write(renderTable(rows));
     return EXIT_OK;
   } finally {
     await client.close();

@@ -4,14 +4,20 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/load.js';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from './errors.js';
+import { databasesCommand } from './databases.js';
 import { ltxCommand } from './ltx.js';
 import { replicateCommand } from './replicate.js';
 import { restoreCommand } from './restore.js';
+import { snapshotsCommand } from './snapshots.js';
+import { statusCommand } from './status.js';
 
 const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   replicate: replicateCommand,
   restore: restoreCommand,
   ltx: ltxCommand,
+  snapshots: snapshotsCommand,
+  status: statusCommand,
+  databases: databasesCommand,
   version: async () => {
     process.stdout.write(`walship ${packageVersion()}\n`);
     return 0;
@@ -26,6 +32,9 @@ commands:
   replicate   capture the WAL and ship it to every replica until SIGTERM
   restore     rebuild a database from a replica
   ltx         list a replica's LTX files
+  snapshots   list a replica's snapshots (level 9)
+  status      local and replica TXID, lag, last sync and last error per replica
+  databases   list the configured databases and their replicas
   version     print the version
 
 Run walship <command> -h for a command's flags.

@@ -6,7 +6,8 @@ import type { Metrics } from './metrics.js';
 export interface ReplicaStatus {
   name: string;
   txid: number;
-  lagSeconds: number;
+  /** Unknown (null) when no running replicator was asked. */
+  lagSeconds: number | null;
   lastSyncAt: string | null;
   lastError: string | null;
   backlogOverflowed: boolean;
@@ -42,7 +43,7 @@ export function observe(replicators: readonly DbReplicator[], metrics: Metrics, 
     health: () => ({ ok: true, detail: 'ok' }),
     ready: () => {
       const lagging = statusOf(replicators).flatMap((d) =>
-        d.replicas.filter((r) => r.lagSeconds * 1000 > readyLagMs).map((r) => `${d.db} -> ${r.name}: ${r.lagSeconds}s behind`),
+        d.replicas.filter((r) => (r.lagSeconds ?? 0) * 1000 > readyLagMs).map((r) => `${d.db} -> ${r.name}: ${r.lagSeconds}s behind`),
       );
       return { ok: lagging.length === 0, detail: lagging.length ? lagging : 'caught up' };
     },
