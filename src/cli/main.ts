@@ -10,6 +10,7 @@ import { replicateCommand } from './replicate.js';
 import { restoreCommand } from './restore.js';
 import { snapshotsCommand } from './snapshots.js';
 import { statusCommand } from './status.js';
+import { validateCommand } from './validate.js';
 
 const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   replicate: replicateCommand,
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   snapshots: snapshotsCommand,
   status: statusCommand,
   databases: databasesCommand,
+  validate: validateCommand,
   version: async () => {
     process.stdout.write(`walship ${packageVersion()}\n`);
     return 0;
@@ -35,6 +37,7 @@ commands:
   snapshots   list a replica's snapshots (level 9)
   status      local and replica TXID, lag, last sync and last error per replica
   databases   list the configured databases and their replicas
+  validate    restore each replica into a temporary file and compare it with the database
   version     print the version
 
 Run walship <command> -h for a command's flags.

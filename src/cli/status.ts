@@ -5,7 +5,7 @@ import { SNAPSHOT_LEVEL } from '../replica/client.js';
 import { createReplicaClient } from '../replica/factory.js';
 import { listReplica } from '../replica/listing.js';
 import { Staging } from '../replication/staging.js';
-import { parseAddr } from '../server/http-server.js';
+import { localBaseUrl } from '../server/http-server.js';
 import type { DbStatus } from '../server/observe.js';
 import type { WalshipConfig } from '../config/types.js';
 import { parseArgs, usage, type FlagSpec } from './args.js';
@@ -49,10 +49,8 @@ export async function statusCommand(argv: readonly string[]): Promise<number> {
 
 async function fromReplicator(config: WalshipConfig): Promise<StatusReport | null> {
   if (!config.addr) return null;
-  const { host, port } = parseAddr(config.addr);
-  const h = !host || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   try {
-    const res = await fetch(`http://${h}:${port}/status`, { signal: AbortSignal.timeout(3000) });
+    const res = await fetch(`${localBaseUrl(config.addr)}/status`, { signal: AbortSignal.timeout(3000) });
     if (!res.ok) return null;
     return { source: 'replicator', dbs: (await res.json()) as DbStatus[] };
   } catch {

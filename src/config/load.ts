@@ -49,11 +49,12 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadedConf
 export function parseConfig(text: string, file: string, opts: LoadOptions = {}): { config: WalshipConfig; warnings: string[] } {
   const env = opts.env ?? process.env;
   const expanded = opts.expandEnv === false ? text : expandEnv(text, env);
-  const doc = YAML.parseDocument(expanded, { prettyErrors: false, uniqueKeys: true });
+  const doc = YAML.parseDocument(expanded, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const line = e.linePos?.[0]?.line;
-    throw new ConfigError(`config ${file}${line ? ` line ${line}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`);
+    const what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError(`config ${file}${line ? ` line ${line}` : ''}: invalid YAML: ${what}`);
   }
   const root: unknown = doc.toJS();
   if (root === null || root === undefined) throw new ConfigError(`config ${file}: file is empty; expected a "dbs:" list`);

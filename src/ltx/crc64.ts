@@ -6,6 +6,8 @@ const ISO_POLYNOMIAL = 'D800000000000000';
 export interface Crc64 {
   update(data: Uint8Array): void;
   digest(): bigint;
+  /** Starts over, so one hasher can checksum many pages. */
+  reset(): void;
 }
 
 /** Each call returns an independent hasher, so concurrent encoders never share state. */
@@ -18,6 +20,9 @@ export async function createCrc64(): Promise<Crc64> {
     },
     digest() {
       return Buffer.from(hasher.digest('binary')).readBigUInt64BE(0);
+    },
+    reset() {
+      hasher.init();
     },
   };
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { LtxEncoder } from '../ltx/encoder.js';
 import { HEADER_FLAG_NO_CHECKSUM, lockPgno } from '../ltx/format.js';
 import { peekLtxHeader } from '../ltx/decoder.js';
+import { DatabaseChecksum } from '../ltx/db-checksum.js';
 import { SNAPSHOT_LEVEL, type LtxFileInfo } from '../replica/client.js';
 import { Checkpointer, type CheckpointMode, type CheckpointResult } from '../sqlite/checkpoint.js';
 import { parseDbHeader } from '../sqlite/db-header.js';
@@ -31,6 +32,15 @@ export interface CaptureResult {
   /** Why the level-0 file holds every page, when it does. */
   fullReason: string | null;
   commitFrames: number;
+  /** The database checksum at `txid`, when asked for (validation). */
+  checksum: { txid: number; value: bigint } | null;
+}
+
+export interface CaptureOptions {
+  /** Also stage a level-9 snapshot at the captured position. */
+  snapshot: boolean;
+  /** Also checksum the whole database at the captured position. */
+  checksum?: boolean;
 }
 
 const ENCODE_BATCH = 256;
@@ -142,7 +152,7 @@ export class DatabaseCapture {
   }
 
   /** One capture pass. Returns null when there was nothing new (and nothing was written). */
-  async capture(opts: { snapshot: boolean }): Promise<CaptureResult | null> {
+  async capture(opts: CaptureOptions): Promise<CaptureResult | null> {
     if (!(await this.ensureSameFile())) return null;
     const pin = this.pin!;
     // The next pin starts before the WAL is read, so it can never protect less than is captured.
@@ -185,7 +195,7 @@ export class DatabaseCapture {
     return this.open();
   }
 
-  private async captureLocked(opts: { snapshot: boolean }): Promise<CaptureResult | null> {
+  private async captureLocked(opts: CaptureOptions): Promise<CaptureResult | null> {
     const wal = await openOrNull(`${this.dbPath}-wal`);
     try {
       return await this.captureFrom(wal, opts);
@@ -194,7 +204,7 @@ export class DatabaseCapture {
     }
   }
 
-  private async captureFrom(wal: FileHandle | null, opts: { snapshot: boolean }): Promise<CaptureResult | null> {
+  private async captureFrom(wal: FileHandle | null, opts: CaptureOptions): Promise<CaptureResult | null> {
     const header = wal ? await readWalHeader(wal) : null;
     const pos = this.pos;
     let fullReason: string | null = this.forceFull ?? (pos ? null : 'first capture of this database');
@@ -218,7 +228,7 @@ export class DatabaseCapture {
       // Trusted and a new generation: the old one was captured whole, so continue from its start.
     }
 
-    const fromStart = fullReason !== null || opts.snapshot;
+    const fromStart = fullReason !== null || opts.snapshot || opts.checksum === true;
     let scan: WalScan | null = null;
     if (header && wal) {
       scan = await scanWal(wal, header, fromStart ? WAL_HEADER_SIZE : start, fromStart ? { s1: header.checksum1, s2: header.checksum2 } : startChecksum!);
@@ -226,7 +236,7 @@ export class DatabaseCapture {
     }
     const full = fullReason !== null;
     const newCommits = scan !== null && scan.end > (full ? WAL_HEADER_SIZE : start);
-    if (!full && !newCommits && !opts.snapshot) return null;
+    if (!full && !newCommits && !opts.snapshot && !opts.checksum) return null;
 
     const db = this.dbFile!;
     const dbHead = parseDbHeader(await readAt(db, 0, 100));
@@ -304,7 +314,13 @@ export class DatabaseCapture {
       });
       snapshot = await this.staging.write(SNAPSHOT_LEVEL, 1, txid, encodeChunks(enc, allPages(commit, pageSize), pageOf), now);
     }
-    return { l0, snapshot, fullReason, commitFrames: scan?.commitFrames ?? 0 };
+    let checksum: CaptureResult['checksum'] = null;
+    if (opts.checksum && txid > 0) {
+      const sum = await DatabaseChecksum.create(pageSize);
+      for (const pgno of allPages(commit, pageSize)) sum.add(pgno, await pageOf(pgno));
+      checksum = { txid, value: sum.value };
+    }
+    return { l0, snapshot, fullReason, commitFrames: scan?.commitFrames ?? 0, checksum };
   }
 }
 

@@ -13,6 +13,7 @@ import { DatabaseCapture, type CaptureResult } from './db-capture.js';
 import { ReplicaShipper, type ShipperStatus } from './replica-shipper.js';
 import { ReplicatorLock } from './replicator-lock.js';
 import { Staging } from './staging.js';
+import { validateReplica, type ValidationResult } from './validation.js';
 import { sleep, Wakeup } from './wakeup.js';
 
 export interface ReplicaTarget {
@@ -22,6 +23,8 @@ export interface ReplicaTarget {
   backlogLimitBytes: number;
   retentionMs: number;
   retentionCheckIntervalMs: number;
+  /** 0 turns periodic validation off. */
+  validationIntervalMs: number;
 }
 
 export interface DbReplicatorOptions {
@@ -141,6 +144,9 @@ export class DbReplicator {
     if (this.opts.snapshotIntervalMs > 0) {
       this.timers.push(setInterval(() => this.checkSnapshotDue(), Math.min(this.opts.snapshotIntervalMs, 60_000)));
     }
+    this.opts.replicas.forEach((r) => {
+      if (r.validationIntervalMs > 0) this.timers.push(setInterval(() => void this.validate(r.name, true), r.validationIntervalMs));
+    });
     this.opts.replicas.forEach((r, i) => {
       const shipper = this.shippers[i]!;
       this.timers.push(setInterval(() => void shipper.enforceRetention({ retentionMs: r.retentionMs, l0RetentionMs: this.opts.l0RetentionMs }), r.retentionCheckIntervalMs));
@@ -177,6 +183,44 @@ export class DbReplicator {
   /** Runs one capture now and waits for it; for tests and the final sync. */
   async syncNow(): Promise<CaptureResult | null> {
     return this.runExclusive(() => this.captureAndHandle());
+  }
+
+  private lastValidated = new Map<string, number>();
+
+  /**
+   * Checks replicas against the live database at one TXID: capture (with a checksum), ship, restore
+   * into a temporary file, compare. A mismatch logs an error, counts in a metric and takes a fresh
+   * snapshot. With `onlyIfChanged`, a replica already validated at the current TXID is skipped.
+   */
+  async validate(replicaName?: string, onlyIfChanged = false): Promise<ValidationResult[]> {
+    const targets = this.shippers.filter((s) => !replicaName || s.name === replicaName);
+    const pos = this.capture.position?.txid ?? 0;
+    const due = onlyIfChanged ? targets.filter((s) => this.lastValidated.get(s.name) !== pos || pos === 0) : targets;
+    if (due.length === 0) return [];
+    const captured = await this.runExclusive(async () => {
+      if (!(await this.capture.open())) return null;
+      const r = await this.capture.capture({ snapshot: false, checksum: true });
+      this.afterCapture(r);
+      return r?.checksum ?? null;
+    });
+    if (!captured) return [];
+    const results: ValidationResult[] = [];
+    for (const shipper of due) {
+      const shipped = await shipper.drain(Date.now() + this.opts.shutdownSyncTimeoutMs);
+      const result = shipped
+        ? await validateReplica(shipper.name, shipper.client, captured.txid, captured.value, `${this.staging.dir}/validate-${shipper.name}.db`)
+        : { replica: shipper.name, txid: captured.txid, ok: false, expected: captured.value.toString(16), actual: null, error: 'replica did not take the files up to this TXID in time' };
+      results.push(result);
+      this.lastValidated.set(shipper.name, captured.txid);
+      this.metrics?.validations.inc({ db: this.dbPath, replica: shipper.name, result: result.ok ? 'ok' : result.actual ? 'mismatch' : 'error' });
+      if (result.ok) {
+        this.log.info({ db: this.dbPath, replica: shipper.name, event: 'validation_ok', txid: result.txid }, 'replica validated');
+      } else {
+        this.log.error({ db: this.dbPath, event: 'validation_failed', ...result }, 'replica does not match the database; taking a fresh snapshot');
+        this.wantSnapshot();
+      }
+    }
+    return results;
   }
 
   private scheduleCapture(): void {

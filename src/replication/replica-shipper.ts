@@ -178,8 +178,20 @@ export class ReplicaShipper {
     }
   }
 
-  /** Uploads what the replica lacks, oldest first. Returns how many files still wait. */
+  private inFlight: Promise<number> | null = null;
+
+  /** Uploads what the replica lacks, oldest first. Returns how many files still wait. One pass at a time. */
   async shipPending(): Promise<number> {
+    while (this.inFlight) await this.inFlight.catch(() => undefined);
+    this.inFlight = this.shipPendingOnce();
+    try {
+      return await this.inFlight;
+    } finally {
+      this.inFlight = null;
+    }
+  }
+
+  private async shipPendingOnce(): Promise<number> {
     if (!this.known) await this.discover();
     this.lastShipAt = Date.now();
     let waiting = 0;

@@ -38,6 +38,7 @@ export class ReplicationService {
               backlogLimitBytes: r.backlogLimitBytes,
               retentionMs: r.retentionMs,
               retentionCheckIntervalMs: r.retentionCheckIntervalMs,
+              validationIntervalMs: r.validationIntervalMs ?? 0,
             })),
             monitorIntervalMs: db.monitorIntervalMs,
             checkpointIntervalMs: db.checkpointIntervalMs,

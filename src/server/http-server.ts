@@ -13,6 +13,8 @@ export interface HttpHandlers {
   health: () => Probe;
   ready: () => Probe;
   status: () => unknown;
+  /** Runs validation of one database now (all of them without `db`). */
+  validate: (db: string | null) => Promise<{ ok: boolean; results: unknown[] }>;
 }
 
 export function parseAddr(addr: string): { host: string | undefined; port: number } {
@@ -21,9 +23,16 @@ export function parseAddr(addr: string): { host: string | undefined; port: numbe
   return { host: host === '' ? undefined : host, port: Number(addr.slice(i + 1)) };
 }
 
+/** The URL a local client uses to reach a listener on `addr` ("" and wildcard hosts mean loopback). */
+export function localBaseUrl(addr: string): string {
+  const { host, port } = parseAddr(addr);
+  const h = !host || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
+
 export async function startHttpServer(addr: string, handlers: HttpHandlers, log: Logger): Promise<http.Server> {
   const server = http.createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0];
+    const [url, query] = (req.url ?? '/').split('?') as [string, string | undefined];
     const json = (code: number, body: unknown): void => {
       res.writeHead(code, { 'content-type': 'application/json' });
       res.end(`${JSON.stringify(body)}\n`);
@@ -55,8 +64,14 @@ export async function startHttpServer(addr: string, handlers: HttpHandlers, log:
       case '/status':
         json(200, handlers.status());
         return;
+      case '/validate':
+        handlers.validate(new URLSearchParams(query ?? '').get('db')).then(
+          (r) => json(200, r),
+          (err: unknown) => json(500, { error: (err as Error).message }),
+        );
+        return;
       default:
-        json(404, { error: 'not found', paths: ['/metrics', '/healthz', '/readyz', '/status'] });
+        json(404, { error: 'not found', paths: ['/metrics', '/healthz', '/readyz', '/status', '/validate'] });
     }
   });
   const { host, port } = parseAddr(addr);

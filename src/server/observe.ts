@@ -48,5 +48,10 @@ export function observe(replicators: readonly DbReplicator[], metrics: Metrics, 
       return { ok: lagging.length === 0, detail: lagging.length ? lagging : 'caught up' };
     },
     status: () => statusOf(replicators),
+    validate: async (db) => {
+      const chosen = replicators.filter((r) => !db || r.dbPath === db);
+      const results = (await Promise.all(chosen.map((r) => r.validate()))).flat();
+      return { ok: chosen.length > 0 && results.every((r) => r.ok), results };
+    },
   };
 }
