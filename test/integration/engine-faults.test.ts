@@ -210,3 +210,23 @@ describe('an idle database', () => {
     expect(await walship.stop()).toBe(0);
   });
 });
+
+describe('the database deleted and created again', () => {
+  it('is noticed, captured whole, and restores as the new database', async () => {
+    work = makeWorkdir();
+    const { db, replica, config, dir } = work;
+    const walship = startWalship(['replicate', '-config', config]);
+    await runWriter('node', { db, from: 1, to: 20, payload: 'small', delayMs: 10 });
+    await sleep(500);
+    for (const suffix of ['', '-wal', '-shm']) rmSync(db + suffix, { force: true });
+    await walship.waitForEvent('database_replaced');
+    await runWriter('python', { db, from: 1, to: 8, payload: 'small', delayMs: 10 });
+    expect(await walship.stop()).toBe(0);
+    expect(walship.logs()).toContain('"reason":"database file was replaced"');
+    const out = path.join(dir, 'out.db');
+    const r = await restoreTo(out, replica);
+    expect(r.stderr).toBe('');
+    expect(checkRestored(out, 'small').k).toBe(8);
+    expect(dump(out)).toBe(dump(db));
+  });
+});
