@@ -7,6 +7,7 @@ import { createLogger } from '../log.js';
 import { ReplicationService } from '../replication/service.js';
 import { parseArgs, usage, type FlagSpec } from './args.js';
 import { CONFIG_FLAGS, isReplicaUrl, loadConfigFromArgs, replicaFromUrl } from './config-source.js';
+import { takeEarlySignals } from './early-signals.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './errors.js';
 
 const FLAGS: Record<string, FlagSpec> = {
@@ -22,13 +23,14 @@ export async function replicateCommand(argv: readonly string[]): Promise<number>
   let child: ChildProcess | null = null;
   let resolveStop: (r: StopReason) => void = () => undefined;
   const stopped = new Promise<StopReason>((resolve) => (resolveStop = resolve));
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => {
-      // With -exec the child decides when to stop: it gets the signal, and its exit ends walship.
-      if (child && child.exitCode === null) child.kill(signal);
-      else resolveStop({ kind: 'signal', signal });
-    });
-  }
+  const onSignal = (signal: NodeJS.Signals): void => {
+    // With -exec the child decides when to stop: it gets the signal, and its exit ends walship.
+    if (child && child.exitCode === null) child.kill(signal);
+    else resolveStop({ kind: 'signal', signal });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  for (const signal of takeEarlySignals()) onSignal(signal);
 
   const args = parseArgs('replicate', argv, FLAGS);
   if (args.booleans.has('h')) {

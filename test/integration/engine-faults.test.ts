@@ -154,6 +154,7 @@ describe('restore guards', () => {
     expect(noFlag.stderr).toContain('no backup found');
 
     const walship = startWalship(['replicate', '-config', config]);
+    await walship.waitForEvent('started');
     await runWriter('python', { db, from: 1, to: 5, payload: 'small' });
     expect(await walship.stop()).toBe(0);
 
