@@ -7,6 +7,11 @@ import type { LtxFileInfo } from '../replica/client.js';
 
 export class Staging {
   readonly dir: string;
+  /**
+   * Listings per level, read from disk once and then kept up to date by write() and remove(): only
+   * this process writes here (the replicator lock), and the shipping path lists on every pass.
+   */
+  private readonly index = new Map<number, Map<string, LtxFileInfo>>();
 
   constructor(readonly dbPath: string) {
     this.dir = path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-walship`);
@@ -21,22 +26,28 @@ export class Staging {
   }
 
   async list(level: number): Promise<LtxFileInfo[]> {
-    let names: string[];
+    const files = [...(await this.levelIndex(level)).values()];
+    return files.sort((a, b) => a.minTXID - b.minTXID || a.maxTXID - b.maxTXID);
+  }
+
+  private async levelIndex(level: number): Promise<Map<string, LtxFileInfo>> {
+    const cached = this.index.get(level);
+    if (cached) return cached;
+    const files = new Map<string, LtxFileInfo>();
+    let names: string[] = [];
     try {
       names = await fsp.readdir(this.levelDir(level));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    const out: LtxFileInfo[] = [];
     for (const name of names) {
       const r = parseLtxFilename(name);
       if (!r) continue;
       const st = await fsp.stat(path.join(this.levelDir(level), name)).catch(() => null);
-      if (!st) continue;
-      out.push({ level, ...r, size: st.size, createdAt: st.mtime });
+      if (st) files.set(name, { level, ...r, size: st.size, createdAt: st.mtime });
     }
-    return out.sort((a, b) => a.minTXID - b.minTXID || a.maxTXID - b.maxTXID);
+    this.index.set(level, files);
+    return files;
   }
 
   /** Writes chunks to a temporary name, fsyncs, renames into place and fsyncs the directory. */
@@ -64,7 +75,9 @@ export class Staging {
     await fsp.utimes(tmp, when, when);
     await fsp.rename(tmp, final);
     await fsyncDir(dir);
-    return { level, minTXID, maxTXID, size, createdAt: when };
+    const info = { level, minTXID, maxTXID, size, createdAt: when };
+    (await this.levelIndex(level)).set(path.basename(final), info);
+    return info;
   }
 
   async read(level: number, minTXID: number, maxTXID: number): Promise<Buffer> {
@@ -73,6 +86,7 @@ export class Staging {
 
   async remove(info: LtxFileInfo): Promise<void> {
     await fsp.rm(this.filePath(info.level, info.minTXID, info.maxTXID), { force: true });
+    (await this.levelIndex(info.level)).delete(formatLtxFilename(info.minTXID, info.maxTXID));
   }
 
   /** Leftovers of a write that a crash interrupted. */
