@@ -3,16 +3,19 @@ import type { Logger } from 'pino';
 import type { ReplicaConfig } from '../config/types.js';
 import type { ReplicaClient } from './client.js';
 import { FileReplicaClient } from './file.js';
+import { SftpReplicaClient } from './sftp.js';
 
 export interface ReplicaClientOptions {
+  /** Receives connection events and warnings (an sftp replica without host key checking warns on every connect). */
   logger?: Logger;
 }
 
-export function createReplicaClient(cfg: ReplicaConfig, _opts: ReplicaClientOptions = {}): ReplicaClient {
+export function createReplicaClient(cfg: ReplicaConfig, opts: ReplicaClientOptions = {}): ReplicaClient {
   switch (cfg.type) {
     case 'file':
       return new FileReplicaClient(cfg.path);
     case 'sftp':
-      throw new Error(`replica ${cfg.name} (${cfg.keyPath}): sftp replicas are not available in this build`);
+      if (!cfg.sftp) throw new Error(`replica ${cfg.name} (${cfg.keyPath}): sftp settings are missing`);
+      return new SftpReplicaClient(cfg.sftp, cfg.path, { logger: opts.logger?.child({ replicaName: cfg.name }) });
   }
 }

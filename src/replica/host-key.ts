@@ -2,6 +2,7 @@
 // file decides, and only insecure-skip-host-key-check turns it off. Refusals say what to do next.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import type { ServerHostKeyAlgorithm } from 'ssh2';
 import type { SftpSettings } from '../config/types.js';
 import {
   blobKeyType,
@@ -46,20 +47,21 @@ export function hostKeyPolicy(s: SftpSettings, home: string): HostKeyPolicy {
 
 export interface HostKeyCheck {
   /** Host key algorithms to offer, those of known keys first (as ssh does), or null for ssh2's default. */
-  readonly algorithms: string[] | null;
+  readonly algorithms: ServerHostKeyAlgorithm[] | null;
   /** Null when the presented key is accepted. */
   check(blob: Buffer): HostKeyError | null;
 }
 
 // Every host key algorithm ssh2 offers by default, in its order.
-const ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+const ALGORITHMS: ServerHostKeyAlgorithm[] = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
 
-function algorithmsFor(keyType: string): string[] {
-  return keyType === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [keyType];
+function algorithmsFor(keyType: string): ServerHostKeyAlgorithm[] {
+  if (keyType === 'ssh-rsa') return ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+  return ALGORITHMS.filter((a) => a === keyType);
 }
 
-function preferKnown(types: string[]): string[] | null {
-  const first = [...new Set(types.flatMap(algorithmsFor))].filter((a) => ALGORITHMS.includes(a));
+function preferKnown(types: string[]): ServerHostKeyAlgorithm[] | null {
+  const first = [...new Set(types.flatMap(algorithmsFor))];
   if (first.length === 0) return null;
   return [...first, ...ALGORITHMS.filter((a) => !first.includes(a))];
 }

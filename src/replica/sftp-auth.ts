@@ -10,7 +10,9 @@ export const DEFAULT_KEY_FILES = ['id_ed25519', 'id_ecdsa', 'id_rsa'] as const;
 export interface SftpCredentials {
   /** Where the key was read from, for messages; null without a key. */
   keyPath: string | null;
-  key: ParsedKey | null;
+  /** The key file's content, checked to parse with the passphrase. */
+  key: Buffer | null;
+  passphrase: string | null;
   password: string | null;
 }
 
@@ -21,13 +23,13 @@ export class CredentialsError extends Error {
 /** Reads and decrypts the key once per connect, so a rotated secret file is picked up on reconnect. */
 export async function loadCredentials(s: SftpSettings, home: string): Promise<SftpCredentials> {
   if (s.keyPath) {
-    return { keyPath: s.keyPath, key: await loadKey(s.keyPath, s.keyPassphrase), password: s.password };
+    return { keyPath: s.keyPath, key: await loadKey(s.keyPath, s.keyPassphrase), passphrase: s.keyPassphrase, password: s.password };
   }
   const tried: string[] = [];
   for (const name of DEFAULT_KEY_FILES) {
     const file = path.join(home, '.ssh', name);
     tried.push(file);
-    let key: ParsedKey;
+    let key: Buffer;
     try {
       key = await loadKey(file, s.keyPassphrase);
     } catch (err) {
@@ -36,15 +38,16 @@ export async function loadCredentials(s: SftpSettings, home: string): Promise<Sf
       if (s.password !== null) continue;
       throw err;
     }
-    return { keyPath: file, key, password: s.password };
+    return { keyPath: file, key, passphrase: s.keyPassphrase, password: s.password };
   }
-  if (s.password !== null) return { keyPath: null, key: null, password: s.password };
+  if (s.password !== null) return { keyPath: null, key: null, passphrase: null, password: s.password };
   throw new CredentialsError(`no credentials: set key-path or password (no usable key at ${tried.join(', ')})`);
 }
 
 class MissingKeyError extends CredentialsError {}
 
-async function loadKey(file: string, passphrase: string | null): Promise<ParsedKey> {
+/** Reads a key file and makes sure it parses (and decrypts), so a bad key fails with a clear message. */
+async function loadKey(file: string, passphrase: string | null): Promise<Buffer> {
   let data: Buffer;
   try {
     data = await fsp.readFile(file);
@@ -54,7 +57,6 @@ async function loadKey(file: string, passphrase: string | null): Promise<ParsedK
     throw new CredentialsError(`cannot read private key ${file}: ${code ?? 'error'}`);
   }
   const parsed = ssh2.utils.parseKey(data, passphrase ?? undefined);
-  data.fill(0);
   if (parsed instanceof Error) {
     // ssh2's messages name the problem, never the passphrase; still, only fixed wording leaves here.
     const msg = parsed.message;
@@ -64,5 +66,5 @@ async function loadKey(file: string, passphrase: string | null): Promise<ParsedK
   }
   const key = Array.isArray(parsed) ? (parsed[0] as ParsedKey | undefined) : parsed;
   if (!key || key.getPrivatePEM() === null) throw new CredentialsError(`${file} holds no private key (is it the .pub file?)`);
-  return key;
+  return data;
 }

@@ -1,0 +1,206 @@
+// Promise-based SFTP requests, with errors that name the request and path, and pipelined transfers:
+// several reads or writes in flight at once, because one at a time is bound by round trips.
+import type { FileHandle } from 'node:fs/promises';
+import { promises as fsp } from 'node:fs';
+import type { FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
+
+/** SFTP v3 status codes (draft-ietf-secsh-filexfer-02). */
+export const SFTP_STATUS = { EOF: 1, NO_SUCH_FILE: 2, PERMISSION_DENIED: 3, FAILURE: 4, OP_UNSUPPORTED: 8 } as const;
+
+/** An SFTP request failed; `code` is the server's status, or null when no answer came (connection lost). */
+export class SftpRequestError extends Error {
+  override name = 'SftpRequestError';
+  constructor(
+    readonly request: string,
+    readonly path: string,
+    readonly code: number | null,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${request} ${path}: ${message}`, options);
+  }
+}
+
+export function sftpStatus(err: unknown): number | null {
+  return err instanceof SftpRequestError ? err.code : null;
+}
+
+const UNSUPPORTED = /does not support this extended request/;
+
+export class Sftp {
+  /**
+   * `lost` aborts when the connection goes away: ssh2 does not always fail the requests still
+   * waiting for an answer then, so they are failed here rather than left hanging.
+   */
+  constructor(
+    private readonly raw: SFTPWrapper,
+    private readonly lost: AbortSignal,
+  ) {}
+
+  /** Wraps one callback-style request; ssh2 throws synchronously for some misuse, which becomes a rejection too. */
+  private call<T>(request: string, path: string, start: (cb: (err: Error | undefined | null, value?: T) => void) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.lost.aborted) return reject(new SftpRequestError(request, path, null, 'connection lost'));
+      const onLost = (): void => reject(new SftpRequestError(request, path, null, 'connection lost before the server answered'));
+      this.lost.addEventListener('abort', onLost, { once: true });
+      const cb = (err: Error | undefined | null, value?: T): void => {
+        this.lost.removeEventListener('abort', onLost);
+        if (err) reject(toRequestError(request, path, err));
+        else resolve(value as T);
+      };
+      try {
+        start(cb);
+      } catch (err) {
+        this.lost.removeEventListener('abort', onLost);
+        reject(toRequestError(request, path, err));
+      }
+    });
+  }
+
+  open(path: string, flags: 'r' | 'wx', mode = 0o644): Promise<Buffer> {
+    return this.call('open', path, (cb) => this.raw.open(path, flags, { mode }, cb));
+  }
+
+  close(handle: Buffer, path: string): Promise<void> {
+    return this.call('close', path, (cb) => this.raw.close(handle, cb));
+  }
+
+  stat(path: string): Promise<Stats> {
+    return this.call('stat', path, (cb) => this.raw.stat(path, cb));
+  }
+
+  fstat(handle: Buffer, path: string): Promise<Stats> {
+    return this.call('fstat', path, (cb) => this.raw.fstat(handle, cb));
+  }
+
+  mkdir(path: string): Promise<void> {
+    return this.call('mkdir', path, (cb) => this.raw.mkdir(path, { mode: 0o755 }, cb));
+  }
+
+  readdir(path: string): Promise<FileEntryWithStats[]> {
+    return this.call('readdir', path, (cb) => this.raw.readdir(path, cb));
+  }
+
+  unlink(path: string): Promise<void> {
+    return this.call('remove', path, (cb) => this.raw.unlink(path, cb));
+  }
+
+  /** Plain SFTP v3 rename, which fails when the target exists. */
+  rename(from: string, to: string): Promise<void> {
+    return this.call('rename', `${from} to ${to}`, (cb) => this.raw.rename(from, to, cb));
+  }
+
+  /** posix-rename@openssh.com, which replaces the target atomically; false when the server lacks it. */
+  async posixRename(from: string, to: string): Promise<boolean> {
+    return this.optional(this.call('posix-rename', `${from} to ${to}`, (cb) => this.raw.ext_openssh_rename(from, to, cb)));
+  }
+
+  /** fsync@openssh.com; false when the server lacks it. */
+  async fsync(handle: Buffer, path: string): Promise<boolean> {
+    return this.optional(this.call('fsync', path, (cb) => this.raw.ext_openssh_fsync(handle, (err) => cb(err))));
+  }
+
+  futimes(handle: Buffer, path: string, time: Date): Promise<void> {
+    return this.call('setstat', path, (cb) => this.raw.futimes(handle, time, time, cb));
+  }
+
+  write(handle: Buffer, path: string, buf: Buffer, len: number, position: number): Promise<void> {
+    return this.call('write', path, (cb) => this.raw.write(handle, buf, 0, len, position, (err) => cb(err)));
+  }
+
+  /** Reads up to `len` bytes; fewer (0 at the end) is not an error. */
+  read(handle: Buffer, path: string, buf: Buffer, off: number, len: number, position: number): Promise<number> {
+    return this.call<number>('read', path, (cb) => this.raw.read(handle, buf, off, len, position, (err, n) => cb(err, n)));
+  }
+
+  private async optional(p: Promise<void>): Promise<boolean> {
+    try {
+      await p;
+      return true;
+    } catch (err) {
+      if (err instanceof SftpRequestError && (err.code === SFTP_STATUS.OP_UNSUPPORTED || UNSUPPORTED.test(err.message))) return false;
+      throw err;
+    }
+  }
+}
+
+function toRequestError(request: string, path: string, err: unknown): SftpRequestError {
+  const e = err as { code?: unknown; message?: string };
+  const code = typeof e.code === 'number' ? e.code : null;
+  return new SftpRequestError(request, path, code, e.message || String(err), { cause: err });
+}
+
+export interface TransferOptions {
+  /** Bytes per request; 32 KiB suits every server (OpenSSH takes up to 256 KiB). */
+  chunkSize: number;
+  /** Requests in flight at once. */
+  concurrency: number;
+}
+
+/**
+ * Writes a local file to an open remote handle with up to `concurrency` writes at increasing offsets
+ * in flight, like ssh2's fastPut, but on a handle we own so the caller can fsync, set times and rename.
+ */
+export async function putFile(sftp: Sftp, handle: Buffer, remotePath: string, localPath: string, opts: TransferOptions): Promise<number> {
+  const fh: FileHandle = await fsp.open(localPath, 'r');
+  try {
+    const { size } = await fh.stat();
+    let next = 0;
+    let failed = false;
+    const worker = async (): Promise<void> => {
+      const buf = Buffer.allocUnsafe(opts.chunkSize);
+      while (!failed && next < size) {
+        const pos = next;
+        const len = Math.min(opts.chunkSize, size - pos);
+        next += len;
+        try {
+          const { bytesRead } = await fh.read(buf, 0, len, pos);
+          if (bytesRead !== len) throw new Error(`${localPath} changed size while it was uploaded`);
+          await sftp.write(handle, remotePath, buf, len, pos);
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
+      }
+    };
+    const workers = Math.max(1, Math.min(opts.concurrency, Math.ceil(size / opts.chunkSize)));
+    // allSettled: the local file stays open until every worker has stopped using it.
+    const results = await Promise.allSettled(Array.from({ length: workers }, worker));
+    const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (rejected) throw rejected.reason;
+    return size;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Reads `size` bytes of an open remote handle with parallel reads at offsets. */
+export async function getFile(sftp: Sftp, handle: Buffer, remotePath: string, size: number, opts: TransferOptions): Promise<Buffer> {
+  const out = Buffer.alloc(size);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < size) {
+      const start = next;
+      const end = Math.min(size, start + opts.chunkSize);
+      next = end;
+      let pos = start;
+      try {
+        // A server may answer with less than asked; keep reading the rest of this chunk.
+        while (pos < end) {
+          const n = await sftp.read(handle, remotePath, out, pos, end - pos, pos);
+          if (n === 0) throw new SftpRequestError('read', remotePath, SFTP_STATUS.EOF, `file ended at ${pos} bytes, expected ${size}`);
+          pos += n;
+        }
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const workers = Math.max(1, Math.min(opts.concurrency, Math.ceil(size / opts.chunkSize)));
+  const results = await Promise.allSettled(Array.from({ length: workers }, worker));
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
+  return out;
+}
