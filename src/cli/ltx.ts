@@ -1,5 +1,6 @@
 // walship ltx: lists a replica's LTX files.
 import { ALL_LEVELS } from '../replica/client.js';
+import { createLogger } from '../log.js';
 import { createReplicaClient } from '../replica/factory.js';
 import { formatTXID } from '../ltx/format.js';
 import { parseArgs, usage, type FlagSpec } from './args.js';
@@ -32,7 +33,7 @@ export async function ltxCommand(argv: readonly string[]): Promise<number> {
   const replica = isReplicaUrl(source)
     ? replicaFromUrl(source)
     : selectReplicas(findDb(loadConfigFromArgs(args, false), source), args.strings.get('replica'))[0]!;
-  const client = createReplicaClient(replica);
+  const client = createReplicaClient(replica, { logger: createLogger('warn') });
   try {
     const files = [];
     for (const level of levels) files.push(...(await client.listLtxFiles(level)));

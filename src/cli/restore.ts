@@ -48,7 +48,7 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
     output ??= db.path;
   }
   const outputPath = path.resolve(output);
-  const clients = replicas.map((r) => ({ name: r.name, client: createReplicaClient(r) }));
+  const clients = replicas.map((r) => ({ name: r.name, client: createReplicaClient(r, { logger: log }) }));
   try {
     const outcome = await restore({
       replicas: clients,

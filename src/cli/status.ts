@@ -2,6 +2,7 @@
 // Asks the running replicator (its /status endpoint on `addr`); without one, it reads staging and
 // lists the replicas itself, which cannot know lag or the replicator's last error.
 import { SNAPSHOT_LEVEL } from '../replica/client.js';
+import { createLogger } from '../log.js';
 import { createReplicaClient } from '../replica/factory.js';
 import { listReplica } from '../replica/listing.js';
 import { Staging } from '../replication/staging.js';
@@ -65,7 +66,7 @@ async function offline(config: WalshipConfig): Promise<StatusReport> {
     const staged = await staging.list(0);
     const replicas = [];
     for (const r of db.replicas) {
-      const client = createReplicaClient(r);
+      const client = createReplicaClient(r, { logger: createLogger('warn') });
       try {
         const listing = await listReplica(client);
         const files = [...listing.values()].flat();

@@ -4,6 +4,7 @@
 // One connection per client, opened on first use and shared by concurrent operations (SFTP requests
 // are multiplexed by id). A lost connection is noticed through its close event or keepalives and
 // reopened on next use; consecutive failed connects wait an exponential backoff with jitter.
+import { setMaxListeners } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { posix } from 'node:path';
@@ -408,6 +409,8 @@ export class SftpReplicaClient implements ReplicaClient {
           if (settled) return void conn.end();
           settled = true;
           const loss = new AbortController();
+          // Every request in flight listens for the loss; dozens at once are normal, not a leak.
+          setMaxListeners(0, loss.signal);
           const s: Session = { conn, sftp: new Sftp(raw, loss.signal), lost: false, loss, ending: false, dirs: new Set() };
           this.watch(s, raw);
           this.log?.info({ event: 'sftp_connected', hostKey }, 'sftp connected');

@@ -199,9 +199,10 @@ export class ReplicaShipper {
     const snaps = await this.staging.list(SNAPSHOT_LEVEL);
     for (const f of l0) {
       if (f.maxTXID <= this.remoteMax(0)) continue;
+      if (f.minTXID > this.reach() + 1) await this.bridge(f.minTXID - 1);
       const reach = this.reach();
       if (f.minTXID > reach + 1) {
-        // The replica cannot continue from here: it first needs a snapshot that covers the gap.
+        // Compacted files cannot close the gap either: the replica first needs a snapshot.
         const snap = snaps.filter((s) => s.maxTXID >= f.minTXID - 1 && s.maxTXID > this.remoteMax(SNAPSHOT_LEVEL)).pop();
         if (!snap) {
           this.needsSnapshot = true;
@@ -226,6 +227,19 @@ export class ReplicaShipper {
       this.lastError = null;
     }
     return waiting;
+  }
+
+  /** Uploads staged compacted files (highest level first) that extend the replica's reach toward `target`. */
+  private async bridge(target: number): Promise<void> {
+    const staged = (await Promise.all([3, 2, 1].map((l) => this.staging.list(l)))).flat();
+    for (let i = 0; i < staged.length && this.reach() < target; i++) {
+      const reach = this.reach();
+      const next = staged
+        .filter((c) => c.minTXID <= reach + 1 && c.maxTXID > reach)
+        .reduce<LtxFileInfo | null>((best, c) => (!best || c.maxTXID > best.maxTXID ? c : best), null);
+      if (!next) return;
+      await this.upload(next);
+    }
   }
 
   /** How far a restore from this replica reaches without a gap, as far as shipping knows. */
