@@ -247,8 +247,8 @@ export class DatabaseCapture {
       const ref = scan?.pages.get(pgno);
       if (ref) return readWalPage(wal!, ref, pageSize);
       const data = await readAt(db, (pgno - 1) * pageSize, pageSize);
-      if (data.length !== pageSize) throw new Error(`database ${this.dbPath}: page ${pgno} is beyond the end of the file`);
-      return data;
+      // A page inside the database size that SQLite never wrote (past the file's end) reads as zeros.
+      return data.length === pageSize ? data : Buffer.concat([data, Buffer.alloc(pageSize - data.length)]);
     };
     const now = Date.now();
     let txid = Math.max(pos?.txid ?? 0, this.txidFloor);
