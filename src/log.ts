@@ -1,12 +1,19 @@
-// pino JSON logs on stdout, one line per event. Secrets are never passed to the logger; the redact
-// list is a second line of defence.
+// pino logs on stdout, one line per event: JSON by default, readable text on a terminal (or with
+// logging.type: text). Secrets are never passed to the logger; the redact list is a second line of
+// defence.
 import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
-export function createLogger(level?: string | null): Logger {
-  return pino({
+export type LogFormat = 'json' | 'text';
+
+export function createLogger(level?: string | null, format?: LogFormat | null): Logger {
+  const options = {
     level: (process.env.LOG_LEVEL || level || 'info').toLowerCase(),
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: ['password', 'passphrase', 'keyPassphrase', 'privateKey', '*.password', '*.passphrase', '*.privateKey'], censor: '[redacted]' },
-  });
+  };
+  const text = (process.env.LOG_FORMAT as LogFormat | undefined) ?? format ?? (process.stdout.isTTY ? 'text' : 'json');
+  if (text === 'text') return pino(options, pretty({ sync: true, singleLine: true, colorize: Boolean(process.stdout.isTTY), ignore: 'pid' }));
+  return pino(options);
 }

@@ -38,7 +38,7 @@ export async function replicateCommand(argv: readonly string[]): Promise<number>
     return EXIT_OK;
   }
   const { config, warnings } = configFromArgs(args);
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
   for (const w of warnings) log.warn({ event: 'config_warning' }, w);
 
   const service = new ReplicationService(config, log);
@@ -86,6 +86,7 @@ function configFromArgs(args: ReturnType<typeof parseArgs>): { config: WalshipCo
       addr: null,
       readyLagMs: DEFAULTS.readyLagMs,
       logLevel: null,
+      logFormat: null,
       shutdownSyncTimeoutMs: DEFAULTS.shutdownSyncTimeoutMs,
       levelIntervalsMs: [...DEFAULTS.levelIntervalsMs],
       l0RetentionMs: DEFAULTS.l0RetentionMs,

@@ -37,7 +37,7 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
   let replicas: ReplicaConfig[];
   let output = args.strings.get('o');
   const loaded = loadConfigFromArgs(args, false);
-  const log = createLogger(loaded?.config.logLevel);
+  const log = createLogger(loaded?.config.logLevel, loaded?.config.logFormat);
   for (const w of loaded?.warnings ?? []) log.warn({ event: 'config_warning' }, w);
   if (isReplicaUrl(source)) {
     if (!output) throw new UsageError('restore: -o OUT is required when restoring from a replica URL');

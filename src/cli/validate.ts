@@ -23,7 +23,7 @@ export async function validateCommand(argv: readonly string[]): Promise<number> 
   const db = findDb(loaded, args.positionals[0]!);
   let results = await askRunningReplicator(loaded.config.addr, db.path);
   if (!results) {
-    const log = createLogger(loaded.config.logLevel ?? 'warn');
+    const log = createLogger(loaded.config.logLevel ?? 'warn', loaded.config.logFormat);
     const service = new ReplicationService({ ...loaded.config, addr: null, dbs: [db] }, log);
     await service.start();
     try {

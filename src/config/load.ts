@@ -138,10 +138,14 @@ class Validator {
       if (port < 1 || port > 65535) this.fail('addr', `port ${port} is out of range`);
     }
     let logLevel: string | null = null;
+    let logFormat: 'json' | 'text' | null = null;
     if (o.logging !== undefined && o.logging !== null) {
       const l = this.object(o.logging, 'logging');
       this.checkKeys(l, 'logging', ['level', 'type', 'stderr']);
       logLevel = this.str(l, 'level', 'logging');
+      const type = this.str(l, 'type', 'logging');
+      if (type !== null && type !== 'json' && type !== 'text') this.fail('logging.type', `${JSON.stringify(type)} is not json or text`);
+      logFormat = type;
       if (logLevel !== null && !['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(logLevel.toLowerCase())) {
         this.fail('logging.level', `${JSON.stringify(logLevel)} is not one of trace, debug, info, warn, error`);
       }
@@ -199,7 +203,7 @@ class Validator {
       seen.add(d.path);
     });
     const readyLagMs = this.duration(o, 'ready-lag', '', { allowZero: false }) ?? DEFAULTS.readyLagMs;
-    return { addr: addr || null, readyLagMs, logLevel, shutdownSyncTimeoutMs, levelIntervalsMs, l0RetentionMs, exec: exec || null, dbs };
+    return { addr: addr || null, readyLagMs, logLevel, logFormat, shutdownSyncTimeoutMs, levelIntervalsMs, l0RetentionMs, exec: exec || null, dbs };
   }
 
   db(v: unknown, key: string, defaults: ReplicaDefaults): DbConfig {

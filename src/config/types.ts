@@ -48,6 +48,7 @@ export interface WalshipConfig {
   /** /readyz answers 503 while any replica lags more than this. */
   readyLagMs: number;
   logLevel: string | null;
+  logFormat: 'json' | 'text' | null;
   shutdownSyncTimeoutMs: number;
   /** Compaction intervals of levels 1, 2 and 3. */
   levelIntervalsMs: [number, number, number];
