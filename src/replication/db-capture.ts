@@ -73,10 +73,6 @@ export class DatabaseCapture {
     return this.pos;
   }
 
-  get isOpen(): boolean {
-    return this.pin !== null;
-  }
-
   /** WAL frames up to the captured position, for checkpoint decisions. */
   get capturedWalFrames(): number {
     if (!this.pos || this.pos.walOffset < WAL_HEADER_SIZE) return 0;

@@ -68,7 +68,6 @@ export class DbReplicator {
   private lastCheckpointAt = Date.now();
   private lastSnapshotAt = 0;
   private lastSnapshotTxid = 0;
-  private fullCaptures = 0;
   private waitingLogged = false;
 
   private stagedBytes = 0;
@@ -93,11 +92,6 @@ export class DbReplicator {
 
   get dbPath(): string {
     return this.opts.dbPath;
-  }
-
-  /** Counts level-0 files that had to hold every page (first capture, or a gap). */
-  get fullCaptureCount(): number {
-    return this.fullCaptures;
   }
 
   shipperStatus(): ShipperStatus[] {
@@ -178,11 +172,6 @@ export class DbReplicator {
     const ok = results.every(Boolean);
     this.log.info({ db: this.dbPath, event: 'stopped', shipped: ok, txid: this.capture.position?.txid ?? 0 }, ok ? 'all committed transactions shipped' : 'stopped with unshipped files in staging');
     return ok;
-  }
-
-  /** Runs one capture now and waits for it; for tests and the final sync. */
-  async syncNow(): Promise<CaptureResult | null> {
-    return this.runExclusive(() => this.captureAndHandle());
   }
 
   private lastValidated = new Map<string, number>();
@@ -285,7 +274,6 @@ export class DbReplicator {
       for (const s of this.shippers) s.noteCaptured(result.l0.maxTXID, result.l0.createdAt.getTime());
     }
     if (result.fullReason) {
-      this.fullCaptures++;
       this.metrics?.fullCaptures.inc({ ...labels, reason: result.fullReason });
     }
     if (result.snapshot) {

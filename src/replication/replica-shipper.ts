@@ -32,7 +32,6 @@ export class ReplicaShipper {
   private lastError: string | null = null;
   private needsSnapshot = false;
   private readonly backoff = new Backoff();
-  private discovered = false;
   /** Captured level-0 TXIDs the replica does not hold yet, with their capture times (for lag). */
   private readonly unshipped = new Map<number, number>();
   /** Set when the backlog passed its bound: staging no longer waits for this replica. */
@@ -83,9 +82,6 @@ export class ReplicaShipper {
     );
   }
 
-  get hasDiscovered(): boolean {
-    return this.discovered;
-  }
 
   status(): ShipperStatus {
     return {
@@ -102,10 +98,6 @@ export class ReplicaShipper {
   /** Highest TXID at a level on the replica, or 0. */
   remoteMax(level: number): number {
     return this.remote.get(level) ?? 0;
-  }
-
-  get isKnown(): boolean {
-    return this.known;
   }
 
   /**
@@ -133,7 +125,6 @@ export class ReplicaShipper {
       this.remote.set(level, files.reduce((m, f) => Math.max(m, f.maxTXID), 0));
     }
     this.known = true;
-    this.discovered = true;
     if (this.remoteMax(SNAPSHOT_LEVEL) === 0) this.needsSnapshot = true;
   }
 

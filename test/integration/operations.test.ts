@@ -146,12 +146,13 @@ describe('one replicator per database', () => {
 });
 
 describe('validation', () => {
-  it('passes on an intact replica and catches a tampered one', async () => {
-    work = makeWorkdir();
+  it('passes on an intact replica and catches a tampered one, asking the running replicator', async () => {
+    const port = await freePort();
+    work = makeWorkdir(`addr: 127.0.0.1:${port}\n`);
     const { db, replica, config } = work;
     const walship = startWalship(['replicate', '-config', config]);
+    await walship.waitForEvent('http_listening');
     await runWriter('node', { db, from: 1, to: 15, payload: 'small', delayMs: 30 });
-    expect(await walship.stop()).toBe(0);
 
     const good = await runWalship(['validate', '-config', config, db]);
     expect(good.stderr).toBe('');
@@ -176,5 +177,12 @@ describe('validation', () => {
     const bad = await runWalship(['validate', '-config', config, db]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('MISMATCH');
+    // The replicator answers a mismatch with a fresh snapshot, so the replica is whole again.
+    await walship.waitForEvent('validation_failed');
+    expect(await walship.stop()).toBe(0);
+    const out = path.join(work.dir, 'out.db');
+    expect((await runWalship(['restore', '-o', out, `file://${replica}`])).code).toBe(0);
+    expect(checkRestored(out, 'small').k).toBe(15);
+    expect(dump(out)).toBe(dump(db));
   });
 });
