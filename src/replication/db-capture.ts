@@ -14,7 +14,8 @@ import { parseDbHeader } from '../sqlite/db-header.js';
 import { PinnedReader } from '../sqlite/pinned-reader.js';
 import { WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE, type RunningChecksum } from '../sqlite/wal-format.js';
 import { checksumAt, readWalHeader, readWalPage, scanWal, type WalScan } from '../sqlite/wal-scanner.js';
-import type { Staging } from './staging.js';
+import { checksumDatabaseFile } from '../sqlite/db-file-checksum.js';
+import type { CleanStop, Staging } from './staging.js';
 
 export interface CapturePosition {
   txid: number;
@@ -61,6 +62,8 @@ export class DatabaseCapture {
   private forceFull: string | null = null;
   private txidFloor = 0;
   private positionLoaded = false;
+  /** What the last clean stop recorded; lets a restart skip the full capture when nothing changed. */
+  private cleanStop: CleanStop | null = null;
 
   constructor(
     readonly dbPath: string,
@@ -93,6 +96,7 @@ export class DatabaseCapture {
     if (this.positionLoaded) return this.pos?.txid ?? 0;
     this.positionLoaded = true;
     await this.staging.removeTemporaryFiles();
+    this.cleanStop = await this.staging.takeCleanStop();
     const l0 = await this.staging.list(0);
     const snaps = await this.staging.list(SNAPSHOT_LEVEL);
     const last = l0[l0.length - 1];
@@ -181,6 +185,20 @@ export class DatabaseCapture {
     return { checkpoint, captured };
   }
 
+  /**
+   * True when the database file, without any WAL, is exactly the state of the last clean stop: the
+   * WAL walship left was checkpointed into it and nothing else changed. Used once per start.
+   */
+  private async resumesCleanStop(): Promise<boolean> {
+    const stop = this.cleanStop;
+    this.cleanStop = null;
+    if (!stop || !this.pos || stop.txid !== this.pos.txid || !this.dbFile) return false;
+    const { checksum } = await checksumDatabaseFile(this.dbFile, this.dbPath);
+    const same = checksum === stop.checksum;
+    this.log.info({ db: this.dbPath, event: same ? 'resumed_clean_stop' : 'changed_since_clean_stop', txid: stop.txid }, same ? 'database is as walship left it; continuing without a full capture' : 'database changed while walship was stopped');
+    return same;
+  }
+
   private async ensureSameFile(): Promise<boolean> {
     if (!this.pin) return this.open();
     const st = await statOrNull(this.dbPath);
@@ -209,7 +227,9 @@ export class DatabaseCapture {
 
     if (!fullReason && pos) {
       if (!header) {
-        if (!this.trusted && pos.walOffset > WAL_HEADER_SIZE) fullReason = 'WAL disappeared while walship was not watching';
+        if (!this.trusted && pos.walOffset > WAL_HEADER_SIZE && !(await this.resumesCleanStop())) {
+          fullReason = 'WAL disappeared while walship was not watching';
+        }
       } else if (pos.walOffset !== 0 && header.salt1 === pos.salt1 && header.salt2 === pos.salt2) {
         const ck = await checksumAt(wal!, header, pos.walOffset);
         if (ck) {
@@ -218,10 +238,11 @@ export class DatabaseCapture {
         } else {
           fullReason = 'last captured frame is no longer in the WAL';
         }
-      } else if (!this.trusted) {
+      } else if (!this.trusted && !(await this.resumesCleanStop())) {
         fullReason = 'WAL was restarted while walship was not watching';
       }
-      // Trusted and a new generation: the old one was captured whole, so continue from its start.
+      // Trusted (or the database file is exactly as walship left it) and a new generation: the old
+      // one was captured whole, so continue from its start.
     }
 
     const fromStart = fullReason !== null || opts.snapshot || opts.checksum === true;

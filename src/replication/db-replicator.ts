@@ -159,7 +159,9 @@ export class DbReplicator {
     this.stop.abort();
     await Promise.allSettled(this.loops);
     try {
-      await this.runExclusive(() => this.captureAndHandle());
+      // The checksum lets the next start skip a full capture if the database stays as it is now.
+      const last = await this.runExclusive(() => this.captureAndHandle({ checksum: true }));
+      if (last?.checksum) await this.staging.writeCleanStop({ txid: last.checksum.txid, checksum: last.checksum.value });
     } catch (err) {
       this.log.error({ db: this.dbPath, event: 'final_capture_failed', err: (err as Error).message }, 'final capture failed');
     }
@@ -250,7 +252,7 @@ export class DbReplicator {
     }
   }
 
-  private async captureAndHandle(): Promise<CaptureResult | null> {
+  private async captureAndHandle(extra: { checksum?: boolean } = {}): Promise<CaptureResult | null> {
     if (!(await this.capture.open())) {
       if (!this.waitingLogged) this.log.info({ db: this.dbPath, event: 'waiting_for_database' }, 'database does not exist yet; waiting');
       this.waitingLogged = true;
@@ -258,7 +260,7 @@ export class DbReplicator {
     }
     this.waitingLogged = false;
     const snapshot = this.snapshotWanted;
-    const result = await this.capture.capture({ snapshot });
+    const result = await this.capture.capture({ snapshot, ...extra });
     if (snapshot && result?.snapshot) this.snapshotWanted = false;
     this.afterCapture(result);
     await this.maybeCheckpoint();

@@ -89,6 +89,28 @@ export class Staging {
     (await this.levelIndex(info.level)).delete(formatLtxFilename(info.minTXID, info.maxTXID));
   }
 
+  /** Records the database checksum at the last captured TXID, written on a clean stop. */
+  async writeCleanStop(record: CleanStop): Promise<void> {
+    await fsp.mkdir(this.dir, { recursive: true });
+    const file = path.join(this.dir, 'clean-stop.json');
+    await fsp.writeFile(`${file}.tmp`, `${JSON.stringify({ txid: record.txid, checksum: record.checksum.toString(16) })}\n`);
+    await fsp.rename(`${file}.tmp`, file);
+    await fsyncDir(this.dir);
+  }
+
+  /** Reads and removes the clean-stop record: it vouches for one start only. */
+  async takeCleanStop(): Promise<CleanStop | null> {
+    const file = path.join(this.dir, 'clean-stop.json');
+    try {
+      const raw = JSON.parse(await fsp.readFile(file, 'utf8')) as { txid: number; checksum: string };
+      await fsp.rm(file, { force: true });
+      return { txid: raw.txid, checksum: BigInt(`0x${raw.checksum}`) };
+    } catch {
+      await fsp.rm(file, { force: true }).catch(() => undefined);
+      return null;
+    }
+  }
+
   /** Leftovers of a write that a crash interrupted. */
   async removeTemporaryFiles(): Promise<void> {
     const root = path.join(this.dir, 'ltx');
@@ -98,6 +120,11 @@ export class Staging {
       for (const n of names) if (n.endsWith('.tmp')) await fsp.rm(path.join(root, level, n), { force: true });
     }
   }
+}
+
+export interface CleanStop {
+  txid: number;
+  checksum: bigint;
 }
 
 export async function fsyncDir(dir: string): Promise<void> {

@@ -112,6 +112,11 @@ export function startWalship(args: string[], env: NodeJS.ProcessEnv = {}): Walsh
         listeners.push(l);
       }),
     stop: async (signal = 'SIGTERM', timeoutMs = 60_000) => {
+      // A signal sent before Node has even loaded the program would kill it outright; a real
+      // orchestrator does not stop a container within its first few milliseconds either.
+      if (signal !== 'SIGKILL' && !out.includes('"event":"started"')) {
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000)), new Promise<void>((r) => listeners.push(() => out.includes('"event":"started"') && r()))]);
+      }
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

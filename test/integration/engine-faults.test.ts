@@ -231,3 +231,41 @@ describe('the database deleted and created again', () => {
     expect(dump(out)).toBe(dump(db));
   });
 });
+
+describe('a restart after a clean stop', () => {
+  it('continues without a full capture when the database is as walship left it', async () => {
+    work = makeWorkdir();
+    const { db, replica, config, dir } = work;
+    let walship = startWalship(['replicate', '-config', config]);
+    await walship.waitForEvent('started');
+    await runWriter('node', { db, from: 1, to: 30, payload: 'small', delayMs: 5 });
+    expect(await walship.stop()).toBe(0);
+    walship = startWalship(['replicate', '-config', config]);
+    await walship.waitForEvent('resumed_clean_stop');
+    await runWriter('python', { db, from: 31, to: 60, payload: 'small', delayMs: 5 });
+    expect(await walship.stop()).toBe(0);
+    expect(walship.logs()).not.toContain('"event":"full_capture"');
+    const out = path.join(dir, 'out.db');
+    expect((await restoreTo(out, replica)).code).toBe(0);
+    expect(checkRestored(out, 'small').k).toBe(60);
+    expect(dump(out)).toBe(dump(db));
+  });
+
+  it('captures everything again when the database changed while walship was stopped', async () => {
+    work = makeWorkdir();
+    const { db, replica, config, dir } = work;
+    let walship = startWalship(['replicate', '-config', config]);
+    await walship.waitForEvent('started');
+    await runWriter('node', { db, from: 1, to: 20, payload: 'small' });
+    expect(await walship.stop()).toBe(0);
+    await runWriter('python', { db, from: 21, to: 25, payload: 'small' }); // nobody watching
+    walship = startWalship(['replicate', '-config', config], {});
+    await walship.waitForEvent('full_capture');
+    expect(await walship.stop()).toBe(0);
+    expect(walship.logs()).toContain('"event":"changed_since_clean_stop"');
+    const out = path.join(dir, 'out.db');
+    expect((await restoreTo(out, replica)).code).toBe(0);
+    expect(checkRestored(out, 'small').k).toBe(25);
+    expect(dump(out)).toBe(dump(db));
+  });
+});
