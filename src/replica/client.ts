@@ -23,8 +23,12 @@ export interface ReplicaClient {
 
   /** Files of one level, sorted by TXID range. A missing level is an empty list. */
   listLtxFiles(level: number): Promise<LtxFileInfo[]>;
-  /** Uploads a local file so that a reader never sees it partially written. */
-  writeLtxFile(info: LtxFileInfo, localPath: string): Promise<void>;
+  /**
+   * Uploads a local file so that a reader never sees it partially written. With `exclusive`, a
+   * different file already under that name is a ReplicaConflictError (the same bytes are fine: an
+   * earlier upload whose answer was lost); otherwise the name is replaced.
+   */
+  writeLtxFile(info: LtxFileInfo, localPath: string, opts?: { exclusive?: boolean }): Promise<void>;
   readLtxFile(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): Promise<Buffer>;
   deleteLtxFiles(infos: LtxFileInfo[]): Promise<void>;
   close(): Promise<void>;
@@ -39,6 +43,11 @@ export class ReplicaError extends Error {
   ) {
     super(`replica ${replica}: ${message}`, options);
   }
+}
+
+/** Another writer put different contents under a name this replicator owns: two histories. */
+export class ReplicaConflictError extends ReplicaError {
+  override name = 'ReplicaConflictError';
 }
 
 export function describeFile(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): string {

@@ -5,7 +5,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { formatLtxFilename, parseLtxFilename } from '../ltx/format.js';
 import { fsyncDir } from '../replication/staging.js';
-import { describeFile, ReplicaError, type LtxFileInfo, type ReplicaClient } from './client.js';
+import { describeFile, ReplicaConflictError, ReplicaError, type LtxFileInfo, type ReplicaClient } from './client.js';
 
 export class FileReplicaClient implements ReplicaClient {
   readonly type = 'file';
@@ -43,7 +43,7 @@ export class FileReplicaClient implements ReplicaClient {
     return out.sort((a, b) => a.minTXID - b.minTXID || a.maxTXID - b.maxTXID);
   }
 
-  async writeLtxFile(info: LtxFileInfo, localPath: string): Promise<void> {
+  async writeLtxFile(info: LtxFileInfo, localPath: string, opts: { exclusive?: boolean } = {}): Promise<void> {
     const final = this.filePath(info);
     const dir = path.dirname(final);
     const tmp = `${final}.${randomBytes(4).toString('hex')}.tmp`;
@@ -57,12 +57,28 @@ export class FileReplicaClient implements ReplicaClient {
         await fh.close();
       }
       await fsp.utimes(tmp, info.createdAt, info.createdAt);
-      await fsp.rename(tmp, final);
+      if (opts.exclusive) await this.placeExclusive(info, tmp, final, localPath);
+      else await fsp.rename(tmp, final);
       await fsyncDir(dir);
     } catch (err) {
       await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      if (err instanceof ReplicaConflictError) throw err;
       throw this.fail(`write ${describeFile(info)}`, err);
     }
+  }
+
+  /** link(2) refuses an existing target, unlike rename(2). */
+  private async placeExclusive(info: LtxFileInfo, tmp: string, final: string, localPath: string): Promise<void> {
+    try {
+      await fsp.link(tmp, final);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const [theirs, ours] = await Promise.all([fsp.readFile(final), fsp.readFile(localPath)]);
+      if (!theirs.equals(ours)) {
+        throw new ReplicaConflictError(this.location, `${describeFile(info)} already exists with different contents: another replicator is writing to this replica`);
+      }
+    }
+    await fsp.rm(tmp, { force: true });
   }
 
   async readLtxFile(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): Promise<Buffer> {

@@ -6,6 +6,7 @@
 // reopened on next use; consecutive failed connects wait an exponential backoff with jitter.
 import { setMaxListeners } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { posix } from 'node:path';
 import type { Logger } from 'pino';
@@ -13,7 +14,7 @@ import ssh2, { type AuthenticationType, type Client, type ConnectConfig } from '
 import type { SftpSettings } from '../config/types.js';
 import { formatLtxFilename, parseLtxFilename } from '../ltx/format.js';
 import { Backoff } from '../replication/backoff.js';
-import { describeFile, ReplicaError, type LtxFileInfo, type ReplicaClient } from './client.js';
+import { describeFile, ReplicaConflictError, ReplicaError, type LtxFileInfo, type ReplicaClient } from './client.js';
 import { type HostKeyError, hostKeyPolicy, loadHostKeyCheck } from './host-key.js';
 import { fingerprint } from './known-hosts.js';
 import { loadCredentials, type SftpCredentials } from './sftp-auth.js';
@@ -83,7 +84,7 @@ export class SftpReplicaClient implements ReplicaClient {
     this.location = `sftp://${encodeURIComponent(settings.user)}@${host}:${settings.port}${this.root.startsWith('/') ? '' : '/'}${this.root}`;
     this.log = opts.logger?.child({ replica: this.location });
     this.transfer = { chunkSize: opts.chunkSize ?? 32 * 1024, concurrency: opts.transferConcurrency ?? 16 };
-    this.backoff = new Backoff(opts.reconnectBaseMs ?? 250, opts.reconnectMaxMs ?? 30_000);
+    this.backoff = new Backoff(opts.reconnectBaseMs ?? 250, opts.reconnectMaxMs ?? 5_000);
     this.secrets = [settings.password, settings.keyPassphrase].filter((s): s is string => !!s);
     try {
       // A malformed host-key is a configuration error: report it now rather than on first use.
@@ -122,7 +123,7 @@ export class SftpReplicaClient implements ReplicaClient {
     });
   }
 
-  async writeLtxFile(info: LtxFileInfo, localPath: string): Promise<void> {
+  async writeLtxFile(info: LtxFileInfo, localPath: string, opts: { exclusive?: boolean } = {}): Promise<void> {
     const final = this.filePath(info);
     const dir = posix.dirname(final);
     await this.run(`write ${describeFile(info)}`, async (s) => {
@@ -142,7 +143,8 @@ export class SftpReplicaClient implements ReplicaClient {
           if (ok) await closing;
           else await closing.catch(() => undefined);
         }
-        await this.replace(s, tmp, final);
+        if (opts.exclusive) await this.placeExclusive(s, info, tmp, final, localPath);
+        else await this.replace(s, tmp, final);
       } catch (err) {
         await this.discard(s, tmp);
         throw err;
@@ -320,6 +322,34 @@ export class SftpReplicaClient implements ReplicaClient {
         if (sftpStatus(e) !== SFTP_STATUS.NO_SUCH_FILE) throw e;
       });
       await s.sftp.rename(tmp, final);
+    }
+  }
+
+  /**
+   * Moves the temporary file onto a name that must not exist yet. SFTP v3 RENAME refuses an existing
+   * target (OpenSSH links, then unlinks); if the target is there with the same bytes, it is an
+   * earlier upload of ours whose answer was lost, otherwise another replicator wrote it.
+   */
+  private async placeExclusive(s: Session, info: LtxFileInfo, tmp: string, final: string, localPath: string): Promise<void> {
+    try {
+      await s.sftp.rename(tmp, final);
+      return;
+    } catch (err) {
+      if (sftpStatus(err) === null) throw err;
+      const existing = await s.sftp.stat(final).catch(() => null);
+      if (!existing) throw err;
+    }
+    const handle = await s.sftp.open(final, 'r');
+    let theirs: Buffer;
+    try {
+      const { size } = await s.sftp.fstat(handle, final);
+      theirs = await getFile(s.sftp, handle, final, size, this.transfer);
+    } finally {
+      await s.sftp.close(handle, final).catch(() => undefined);
+    }
+    await this.discard(s, tmp);
+    if (!theirs.equals(await readFile(localPath))) {
+      throw new ReplicaConflictError(this.location, `${describeFile(info)} already exists with different contents: another replicator is writing to this replica`);
     }
   }
 

@@ -2,7 +2,7 @@
 // stalls neither capture nor the other replicas.
 import type { Logger } from 'pino';
 import type { Metrics } from '../server/metrics.js';
-import { describeFile, SNAPSHOT_LEVEL, type LtxFileInfo, type ReplicaClient } from '../replica/client.js';
+import { describeFile, ReplicaConflictError, SNAPSHOT_LEVEL, type LtxFileInfo, type ReplicaClient } from '../replica/client.js';
 import { listReplica } from '../replica/listing.js';
 import { Backoff } from './backoff.js';
 import { filesToDelete, type RetentionPolicy } from './retention.js';
@@ -31,12 +31,15 @@ export class ReplicaShipper {
   private lastSyncAt: Date | null = null;
   private lastError: string | null = null;
   private needsSnapshot = false;
-  private readonly backoff = new Backoff();
+  // A short cap: a replica that comes back should be caught up within seconds, not half a minute.
+  private readonly backoff = new Backoff(250, 5_000);
   /** Captured level-0 TXIDs the replica does not hold yet, with their capture times (for lag). */
   private readonly unshipped = new Map<number, number>();
   /** Set when the backlog passed its bound: staging no longer waits for this replica. */
   private overflowed = false;
   private uploadedSinceRetention = false;
+  /** Set when another replicator's file sits under one of our TXIDs: shipping here stops for good. */
+  private conflict: ReplicaConflictError | null = null;
 
   constructor(
     readonly name: string,
@@ -183,6 +186,7 @@ export class ReplicaShipper {
   }
 
   private async shipPendingOnce(): Promise<number> {
+    if (this.conflict) throw this.conflict;
     if (!this.known) await this.discover();
     this.lastShipAt = Date.now();
     let waiting = 0;
@@ -240,7 +244,19 @@ export class ReplicaShipper {
 
   private async upload(f: LtxFileInfo): Promise<void> {
     const started = Date.now();
-    await this.client.writeLtxFile(f, this.staging.filePath(f.level, f.minTXID, f.maxTXID));
+    try {
+      // Level-0 names are unique to one history: finding someone else's file there means a fork.
+      await this.client.writeLtxFile(f, this.staging.filePath(f.level, f.minTXID, f.maxTXID), { exclusive: f.level === 0 });
+    } catch (err) {
+      if (err instanceof ReplicaConflictError) {
+        this.conflict = err;
+        this.log.error(
+          { ...this.labels, event: 'replica_conflict', file: describeFile(f), err: err.message },
+          'another replicator writes to this replica; shipping to it stops rather than fork its history',
+        );
+      }
+      throw err;
+    }
     this.remote.set(f.level, Math.max(this.remoteMax(f.level), f.maxTXID));
     this.metrics?.bytesShipped.inc(this.labels, f.size);
     this.uploadedSinceRetention = true;

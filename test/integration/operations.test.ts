@@ -186,3 +186,37 @@ describe('validation', () => {
     expect(dump(out)).toBe(dump(db));
   });
 });
+
+describe('two replicators writing to one replica', () => {
+  it('the second to claim a TXID stops shipping instead of forking the history', async () => {
+    work = makeWorkdir('shutdown-sync-timeout: 2s\n');
+    const { db, replica, config, dir } = work;
+    // A second database (another host's copy) configured with the same replica.
+    const otherDb = path.join(dir, 'other', 'app.db');
+    const otherConfig = path.join(dir, 'other.yml');
+    writeFileSync(otherConfig, readFileSync(config, 'utf8').replace(db, otherDb));
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(path.dirname(otherDb));
+    const a = startWalship(['replicate', '-config', config]);
+    await a.waitForEvent('started');
+    await runWriter('node', { db, from: 1, to: 5, payload: 'small' });
+    await sleep(500);
+    const b = startWalship(['replicate', '-config', otherConfig]);
+    await b.waitForEvent('started');
+    // Both now claim the next TXIDs.
+    await Promise.all([
+      runWriter('node', { db, from: 6, to: 40, payload: 'small', delayMs: 15 }),
+      runWriter('python', { db: otherDb, from: 1, to: 40, payload: 'small', delayMs: 15 }),
+    ]);
+    await sleep(500);
+    const conflicted = [a, b].map((p) => p.logs().includes('"event":"replica_conflict"'));
+    expect(conflicted.filter(Boolean)).toHaveLength(1);
+    await a.stop('SIGTERM', 15_000);
+    await b.stop('SIGTERM', 15_000);
+    // The replica holds one history: the winner's, whole.
+    const winnerDb = conflicted[0] ? otherDb : db;
+    const out = path.join(dir, 'out.db');
+    expect((await runWalship(['restore', '-o', out, `file://${replica}`])).code).toBe(0);
+    expect(dump(out)).toBe(dump(winnerDb));
+  });
+});

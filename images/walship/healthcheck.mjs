@@ -1,0 +1,63 @@
+// Docker HEALTHCHECK for the walship image (node is there; curl is not).
+//
+// It reads PID 1's command line. For `walship replicate`, it finds the config (-config/--config,
+// else $WALSHIP_CONFIG, else /etc/walship.yml), reads its top-level `addr:` and asks
+// http://HOST:PORT/healthz (HOST 127.0.0.1 when addr has none or a wildcard). Exit 0 is healthy.
+//
+// Tolerant by design: when PID 1 is not `replicate` (restore, ltx, version), or the config sets no
+// addr, there is nothing to ask, and it reports healthy. HEALTHCHECK is only meaningful with addr.
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import YAML from 'yaml';
+
+function done(code, message) {
+  if (message) process.stdout.write(`${message}\n`);
+  process.exit(code);
+}
+
+let argv = [];
+try {
+  argv = readFileSync('/proc/1/cmdline', 'utf8').split('\0').filter(Boolean);
+} catch {
+  done(0, 'cannot read /proc/1/cmdline; nothing to check');
+}
+const cmdIndex = argv.findIndex((a) => a === 'replicate');
+if (cmdIndex < 0) done(0, 'not replicating; nothing to check');
+
+let configFile = null;
+for (let i = cmdIndex + 1; i < argv.length; i++) {
+  const a = argv[i];
+  const m = /^--?config(?:=(.*))?$/.exec(a);
+  if (m) configFile = m[1] ?? argv[i + 1] ?? null;
+}
+// The ad-hoc form (replicate DB_PATH URL...) has no config and so no addr.
+if (!configFile && argv.slice(cmdIndex + 1).some((a) => !a.startsWith('-'))) done(0, 'no config; nothing to check');
+configFile ??= process.env.WALSHIP_CONFIG || '/etc/walship.yml';
+
+let addr = null;
+try {
+  const noExpand = argv.includes('-no-expand-env') || argv.includes('--no-expand-env');
+  let text = readFileSync(configFile, 'utf8');
+  if (!noExpand) {
+    text = text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_, a, b) => process.env[a ?? b] ?? '');
+  }
+  const doc = YAML.parse(text);
+  addr = doc && typeof doc === 'object' && doc.addr ? String(doc.addr) : null;
+} catch (err) {
+  done(1, `cannot read config ${configFile}: ${err.message}`);
+}
+if (!addr) done(0, 'addr not configured; nothing to check');
+
+const colon = addr.lastIndexOf(':');
+let host = addr.slice(0, colon).replace(/^\[|\]$/g, '');
+const port = Number(addr.slice(colon + 1));
+if (host === '' || host === '0.0.0.0') host = '127.0.0.1';
+if (host === '::') host = '::1';
+
+const req = http.get({ host, port, path: '/healthz', timeout: 4000 }, (res) => {
+  res.resume();
+  if (res.statusCode === 200) done(0, `healthz ${res.statusCode}`);
+  done(1, `healthz answered ${res.statusCode}`);
+});
+req.on('timeout', () => req.destroy(new Error('timed out')));
+req.on('error', (err) => done(1, `healthz http://${host}:${port}/healthz: ${err.message}`));

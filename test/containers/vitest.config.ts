@@ -1,0 +1,18 @@
+// The container tests on their own: npx vitest run --config test/containers/vitest.config.ts
+// Needs Docker (bash .ci/docker-setup.sh). The first file to start builds the three images
+// (about 100 s on two cores for walship's native modules); the others wait for it and hit the cache.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    root: new URL('../..', import.meta.url).pathname,
+    include: ['test/containers/**/*.test.ts'],
+    testTimeout: 180_000,
+    hookTimeout: 600_000,
+    pool: 'forks',
+    maxWorkers: 2,
+    // Scenarios inside a file share containers and run in order.
+    sequence: { concurrent: false },
+    reporters: ['default'],
+  },
+});
