@@ -2,7 +2,7 @@
 // pages beyond the final commit size (a VACUUM shrink) are dropped. Pure: no I/O.
 import { LtxFile } from './decoder.js';
 import { LtxEncoder } from './encoder.js';
-import { HEADER_FLAG_NO_CHECKSUM, LtxFormatError } from './format.js';
+import { LtxFormatError, ltxHeader } from './format.js';
 
 export async function compactLtx(inputs: Buffer[]): Promise<Buffer> {
   if (inputs.length === 0) throw new LtxFormatError('nothing to compact');
@@ -23,20 +23,9 @@ export async function compactLtx(inputs: Buffer[]): Promise<Buffer> {
     for await (const p of f.pages()) pages.set(p.pgno, p.data);
   }
 
-  const enc = await LtxEncoder.create({
-    flags: HEADER_FLAG_NO_CHECKSUM,
-    pageSize: first.pageSize,
-    commit: last.commit,
-    minTXID: first.minTXID,
-    maxTXID: last.maxTXID,
-    timestamp: last.timestamp,
-    preApplyChecksum: 0n,
-    walOffset: 0,
-    walSize: 0,
-    walSalt1: 0,
-    walSalt2: 0,
-    nodeID: 0n,
-  });
+  const enc = await LtxEncoder.create(
+    ltxHeader({ pageSize: first.pageSize, commit: last.commit, minTXID: first.minTXID, maxTXID: last.maxTXID, timestamp: last.timestamp }),
+  );
   const out: Buffer[] = [enc.begin()];
   const pgnos = [...pages.keys()].filter((p) => p <= last.commit).sort((a, b) => a - b);
   for (const pgno of pgnos) out.push(...enc.encodePage(pgno, pages.get(pgno)!));

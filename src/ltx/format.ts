@@ -33,6 +33,23 @@ export interface LtxHeader {
   nodeID: bigint;
 }
 
+/**
+ * A header for a file walship writes: no rolling checksum (as Litestream v0.5 writes them) and no
+ * WAL position unless given.
+ */
+export function ltxHeader(h: Pick<LtxHeader, 'pageSize' | 'commit' | 'minTXID' | 'maxTXID' | 'timestamp'> & Partial<LtxHeader>): LtxHeader {
+  return {
+    flags: HEADER_FLAG_NO_CHECKSUM,
+    preApplyChecksum: 0n,
+    walOffset: 0,
+    walSize: 0,
+    walSalt1: 0,
+    walSalt2: 0,
+    nodeID: 0n,
+    ...h,
+  };
+}
+
 export interface LtxTrailer {
   postApplyChecksum: bigint;
   fileChecksum: bigint;

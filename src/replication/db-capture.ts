@@ -5,7 +5,7 @@ import { promises as fsp, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { LtxEncoder } from '../ltx/encoder.js';
-import { HEADER_FLAG_NO_CHECKSUM, lockPgno } from '../ltx/format.js';
+import { lockPgno, ltxHeader } from '../ltx/format.js';
 import { peekLtxHeader } from '../ltx/decoder.js';
 import { DatabaseChecksum } from '../ltx/db-checksum.js';
 import { SNAPSHOT_LEVEL, type LtxFileInfo } from '../replica/client.js';
@@ -286,20 +286,19 @@ export class DatabaseCapture {
         pgnos = [...set].sort((a, b) => a - b);
       }
       const walStart = header ? (full ? WAL_HEADER_SIZE : start) : 0;
-      const enc = await LtxEncoder.create({
-        flags: HEADER_FLAG_NO_CHECKSUM,
-        pageSize,
-        commit,
-        minTXID: txid,
-        maxTXID: txid,
-        timestamp: now,
-        preApplyChecksum: 0n,
-        walOffset: walStart,
-        walSize: header && scan ? scan.end - walStart : 0,
-        walSalt1: header?.salt1 ?? 0,
-        walSalt2: header?.salt2 ?? 0,
-        nodeID: 0n,
-      });
+      const enc = await LtxEncoder.create(
+        ltxHeader({
+          pageSize,
+          commit,
+          minTXID: txid,
+          maxTXID: txid,
+          timestamp: now,
+          walOffset: walStart,
+          walSize: header && scan ? scan.end - walStart : 0,
+          walSalt1: header?.salt1 ?? 0,
+          walSalt2: header?.salt2 ?? 0,
+        }),
+      );
       l0 = await this.staging.write(0, txid, txid, encodeChunks(enc, pgnos, pageOf), now);
       this.pos = {
         txid,
@@ -315,20 +314,7 @@ export class DatabaseCapture {
 
     let snapshot: LtxFileInfo | null = null;
     if (opts.snapshot && txid > 0) {
-      const enc = await LtxEncoder.create({
-        flags: HEADER_FLAG_NO_CHECKSUM,
-        pageSize,
-        commit,
-        minTXID: 1,
-        maxTXID: txid,
-        timestamp: now,
-        preApplyChecksum: 0n,
-        walOffset: 0,
-        walSize: 0,
-        walSalt1: 0,
-        walSalt2: 0,
-        nodeID: 0n,
-      });
+      const enc = await LtxEncoder.create(ltxHeader({ pageSize, commit, minTXID: 1, maxTXID: txid, timestamp: now }));
       snapshot = await this.staging.write(SNAPSHOT_LEVEL, 1, txid, encodeChunks(enc, allPages(commit, pageSize), pageOf), now);
     }
     let checksum: CaptureResult['checksum'] = null;

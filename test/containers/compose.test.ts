@@ -3,21 +3,11 @@
 // verification on. Then the disaster drill: stop app and sidecar, delete the data volume, bring
 // the project up again, and the app starts with exactly the data it had.
 import { execFile } from 'node:child_process';
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
 import { IMAGES, NODE_IMAGE, appStats, buildImages, docker, exitCodeOf, jsonLogs, parseJsonLines, readDb, repoRoot, uniqueName, waitFor } from './docker.js';
+import { freePort } from '../helpers/ports.js';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe('compose.yaml with docker-compose standalone', () => {
   const project = uniqueName('walshipcompose').replace(/-/g, '');

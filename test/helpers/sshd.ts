@@ -4,11 +4,11 @@
 // (-9, with every child) and restarted on the same port with the same host key.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { SftpSettings } from '../../src/config/types.js';
+import { freePort } from './ports.js';
 
 const run = promisify(execFile);
 
@@ -38,16 +38,6 @@ export function keyOnly(line: string): string {
   return line.trim().split(/\s+/).slice(0, 2).join(' ');
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** All processes under `root`, from /proc (sshd's per-connection children call setsid, so a process group misses them). */
 function descendants(root: number): number[] {
