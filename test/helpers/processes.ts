@@ -5,6 +5,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+
+// Children still running when a test file's worker exits (a failed test) are killed with it.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of running) c.kill('SIGKILL');
+});
+function track(child: ChildProcess): ChildProcess {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
 export const repoRoot = path.resolve(here, '..', '..');
 export const walshipBin = path.join(repoRoot, 'dist', 'cli', 'main.js');
 
@@ -37,7 +48,7 @@ export async function runWriter(kind: WriterKind, opts: WriterOptions, timeoutMs
 
 export function startWriter(kind: WriterKind, opts: WriterOptions): { child: ChildProcess; commits: Commit[]; done: (timeoutMs?: number) => Promise<Commit[]> } {
   const args = kind === 'node' ? [path.join(here, 'writer-node.mjs'), JSON.stringify(opts)] : [path.join(here, 'writer.py'), JSON.stringify(opts)];
-  const child = spawn(kind === 'node' ? process.execPath : 'python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(kind === 'node' ? process.execPath : 'python3', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   const commits: Commit[] = [];
   let buf = '';
   let stderr = '';
@@ -73,7 +84,7 @@ export interface WalshipProcess {
 }
 
 export function startWalship(args: string[], env: NodeJS.ProcessEnv = {}): WalshipProcess {
-  const child = spawn(process.execPath, [walshipBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = track(spawn(process.execPath, [walshipBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
   let out = '';
   const listeners: Array<() => void> = [];
   const onData = (d: Buffer): void => {
@@ -135,7 +146,7 @@ export interface CliResult {
 
 /** Runs a walship command to completion. */
 export async function runWalship(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<CliResult> {
-  const child = spawn(process.execPath, [walshipBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = track(spawn(process.execPath, [walshipBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
