@@ -1,0 +1,65 @@
+// walship's own checkpoints: PASSIVE past min-checkpoint-page-count and TRUNCATE past
+// truncate-page-n, each after capturing everything, so nothing is lost.
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { checkRestored, dump } from '../helpers/oracle.js';
+import { runWalship, runWriter, startWalship } from '../helpers/processes.js';
+import { makeWorkdir, type Workdir } from '../helpers/workdir.js';
+
+let work: Workdir | null = null;
+afterEach(() => {
+  work?.cleanup();
+  work = null;
+});
+
+describe('walship checkpoints', () => {
+  it('runs PASSIVE and TRUNCATE checkpoints on its thresholds and loses nothing', async () => {
+    work = makeWorkdir();
+    const { db, replica, config, dir } = work;
+    // The writer never checkpoints itself: the WAL only shrinks through walship.
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    writeFileSync(config, readFileSync(config, 'utf8').replace(`  - path: ${db}\n`, `  - path: ${db}\n    min-checkpoint-page-count: 20\n    truncate-page-n: 120\n`));
+    const walship = startWalship(['replicate', '-config', config]);
+    await walship.waitForEvent('started');
+    await runWriter('python', { db, from: 1, to: 80, payload: 'mixed', autocheckpoint: 0, delayMs: 10 });
+    const passive = await walship.waitForEvent('checkpoint');
+    expect(walship.logs()).toContain('"mode":"PASSIVE"');
+    expect(walship.logs()).toContain('"mode":"TRUNCATE"');
+    expect(passive.busy).toBe(0);
+    expect(walship.logs()).not.toContain('"mode":"RESTART"');
+    // TRUNCATE left the WAL small: far below the 80 large transactions written.
+    expect(statSync(`${db}-wal`).size).toBeLessThan(120 * 4120);
+    expect(await walship.stop()).toBe(0);
+    const out = path.join(dir, 'out.db');
+    const r = await runWalship(['restore', '-integrity-check', 'full', '-o', out, `file://${replica}`]);
+    expect(r.stderr).toBe('');
+    expect(checkRestored(out, 'mixed').k).toBe(80);
+    expect(dump(out)).toBe(dump(db));
+  });
+});
+
+describe('walship ltx', () => {
+  it('lists every file with level, TXID range, size and time; -level filters; -json parses', async () => {
+    work = makeWorkdir();
+    const { db, replica, config } = work;
+    const walship = startWalship(['replicate', '-config', config]);
+    await walship.waitForEvent('started');
+    await runWriter('node', { db, from: 1, to: 6, payload: 'small', delayMs: 50 });
+    expect(await walship.stop()).toBe(0);
+    const all = await runWalship(['ltx', `file://${replica}`]);
+    expect(all.code).toBe(0);
+    const lines = all.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^LEVEL\s+MIN_TXID\s+MAX_TXID\s+SIZE\s+CREATED$/);
+    expect(lines.some((l) => /^0\s+0000000000000001\s+0000000000000001\s+\d+\s+\d{4}-/.test(l))).toBe(true);
+    expect(lines.some((l) => /^9\s+0000000000000001\s+/.test(l))).toBe(true);
+    const byConfig = await runWalship(['ltx', '-config', config, '-level', '9', db]);
+    expect(byConfig.stdout.trim().split('\n').slice(1).every((l) => l.startsWith('9 '))).toBe(true);
+    const json = JSON.parse((await runWalship(['ltx', '-json', '-level', '0', `file://${replica}`])).stdout) as Array<{ level: number; size: number }>;
+    expect(json.length).toBe(lines.filter((l) => l.startsWith('0 ')).length);
+    expect(json.every((f) => f.level === 0 && f.size > 100)).toBe(true);
+    const bad = await runWalship(['restore', '-integrity-check', 'sometimes', '-o', path.join(work.dir, 'x.db'), `file://${replica}`]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('-integrity-check');
+  });
+});
