@@ -276,3 +276,38 @@ describe('a replica down past its backlog limit', () => {
     expect(dump(out)).toBe(dump(work.db));
   });
 });
+
+describe("the seed deployment's litestream.yml", () => {
+  it('works as written (user and host filled in) with the ~/.ssh defaults, and SIGTERM ships despite sync-interval 5m', async () => {
+    sshd = await Sshd.start();
+    work = makeWorkdir();
+    const remote = path.join(work.dir, 'replica-server', 'cache.db');
+    const home = path.join(work.dir, 'home');
+    mkdirSync(path.join(home, '.ssh'), { recursive: true, mode: 0o700 });
+    writeFileSync(path.join(home, '.ssh', 'id_ed25519'), readFileSync(sshd.clientKey.privateKeyPath), { mode: 0o600 });
+    writeFileSync(path.join(home, '.ssh', 'known_hosts'), await sshd.keyscan({ hashed: true }));
+    writeFileSync(
+      work.config,
+      `dbs:
+  - path: ${work.db}
+    replicas:
+      - url: sftp://${sshd.user}@127.0.0.1:${sshd.port}${remote}
+        retention: 24h
+        sync-interval: 5m  # Since data changes infrequently
+        validation-interval: 1h
+`,
+    );
+    const env = { HOME: home };
+    const walship = startWalship(['replicate', '-config', work.config], env);
+    await walship.waitForEvent('started');
+    await runWriter('python', { db: work.db, from: 1, to: 25, payload: 'small', delayMs: 20 });
+    await sleep(1000);
+    expect(await walship.stop()).toBe(0);
+    expect(walship.logs()).not.toContain('config_warning');
+    const out = path.join(work.dir, 'out.db');
+    const r = await runWalship(['restore', '-config', work.config, '-o', out, work.db], env);
+    expect(r.stderr).toBe('');
+    expect(checkRestored(out, 'small').k).toBe(25);
+    expect(dump(out)).toBe(dump(work.db));
+  });
+});
