@@ -88,6 +88,8 @@ describe('replication through sshd', () => {
     writeConfig(work, sshd, { remote });
     const walship = startWalship(['replicate', '-config', work.config]);
     const writer = startWriter('node', { db: work.db, from: 1, to: 300, payload: 'mixed', autocheckpoint: 200, delayMs: 20 });
+    // Kill only once shipping is under way, however slow the machine is.
+    for (let i = 0; i < 200 && ltxFiles(remote, 0).length < 2; i++) await sleep(100);
     let checks = 0;
     for (let round = 0; round < 3; round++) {
       await sleep(700);
