@@ -50,7 +50,7 @@ describe('point-in-time restore', () => {
     work = makeWorkdir();
     const { db, replica, config, dir } = work;
     const walship = startWalship(['replicate', '-config', config]);
-    const commits = await runWriter('python', { db, from: 1, to: 30, payload: 'small', pauseAfter: [10, 20], pauseMs: 1500 });
+    const commits = await runWriter('python', { db, from: 1, to: 30, payload: 'small', pauseAfter: [10, 20], pauseMs: 3000 });
     expect(await walship.stop()).toBe(0);
     const between = (a: number): string => new Date((commits[a - 1]!.t + commits[a]!.t) / 2).toISOString();
     for (const [cut, expected] of [
@@ -200,7 +200,14 @@ describe('an idle database', () => {
     const { db, replica, config, dir } = work;
     const walship = startWalship(['replicate', '-config', config], { LOG_LEVEL: 'debug' });
     await runWriter('node', { db, from: 1, to: 10, payload: 'small' });
-    await sleep(1000);
+    // Wait until everything has settled (bounded), then watch a quiet window.
+    let previous = '';
+    for (let i = 0; i < 40; i++) {
+      await sleep(500);
+      const now = JSON.stringify([listTree(replica), listTree(path.join(dir, '.app.db-walship'))]);
+      if (now === previous) break;
+      previous = now;
+    }
     const replicaBefore = listTree(replica);
     const stagingBefore = listTree(path.join(dir, '.app.db-walship'));
     const uploadsBefore = walship.logs().split('"event":"uploaded"').length;
