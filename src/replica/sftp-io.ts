@@ -138,60 +138,20 @@ export interface TransferOptions {
 }
 
 /**
- * Writes a local file to an open remote handle with up to `concurrency` writes at increasing offsets
- * in flight, like ssh2's fastPut, but on a handle we own so the caller can fsync, set times and rename.
+ * Runs `transfer(pos, len)` over `size` bytes in chunks, with up to `concurrency` in flight at
+ * increasing offsets. The first failure stops the others from taking new chunks, and every worker
+ * has stopped before this returns (so the caller may close what they use).
  */
-export async function putFile(sftp: Sftp, handle: Buffer, remotePath: string, localPath: string, opts: TransferOptions): Promise<number> {
-  const fh: FileHandle = await fsp.open(localPath, 'r');
-  try {
-    const { size } = await fh.stat();
-    let next = 0;
-    let failed = false;
-    const worker = async (): Promise<void> => {
-      const buf = Buffer.allocUnsafe(opts.chunkSize);
-      while (!failed && next < size) {
-        const pos = next;
-        const len = Math.min(opts.chunkSize, size - pos);
-        next += len;
-        try {
-          const { bytesRead } = await fh.read(buf, 0, len, pos);
-          if (bytesRead !== len) throw new Error(`${localPath} changed size while it was uploaded`);
-          await sftp.write(handle, remotePath, buf, len, pos);
-        } catch (err) {
-          failed = true;
-          throw err;
-        }
-      }
-    };
-    const workers = Math.max(1, Math.min(opts.concurrency, Math.ceil(size / opts.chunkSize)));
-    // allSettled: the local file stays open until every worker has stopped using it.
-    const results = await Promise.allSettled(Array.from({ length: workers }, worker));
-    const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (rejected) throw rejected.reason;
-    return size;
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Reads `size` bytes of an open remote handle with parallel reads at offsets. */
-export async function getFile(sftp: Sftp, handle: Buffer, remotePath: string, size: number, opts: TransferOptions): Promise<Buffer> {
-  const out = Buffer.alloc(size);
+async function inChunks(size: number, opts: TransferOptions, transfer: (pos: number, len: number) => Promise<void>): Promise<void> {
   let next = 0;
   let failed = false;
   const worker = async (): Promise<void> => {
     while (!failed && next < size) {
-      const start = next;
-      const end = Math.min(size, start + opts.chunkSize);
-      next = end;
-      let pos = start;
+      const pos = next;
+      const len = Math.min(opts.chunkSize, size - pos);
+      next += len;
       try {
-        // A server may answer with less than asked; keep reading the rest of this chunk.
-        while (pos < end) {
-          const n = await sftp.read(handle, remotePath, out, pos, end - pos, pos);
-          if (n === 0) throw new SftpRequestError('read', remotePath, SFTP_STATUS.EOF, `file ended at ${pos} bytes, expected ${size}`);
-          pos += n;
-        }
+        await transfer(pos, len);
       } catch (err) {
         failed = true;
         throw err;
@@ -202,5 +162,38 @@ export async function getFile(sftp: Sftp, handle: Buffer, remotePath: string, si
   const results = await Promise.allSettled(Array.from({ length: workers }, worker));
   const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (rejected) throw rejected.reason;
+}
+
+/**
+ * Writes a local file to an open remote handle with several writes in flight, like ssh2's
+ * fastPut, but on a handle we own so the caller can fsync, set times and rename.
+ */
+export async function putFile(sftp: Sftp, handle: Buffer, remotePath: string, localPath: string, opts: TransferOptions): Promise<number> {
+  const fh: FileHandle = await fsp.open(localPath, 'r');
+  try {
+    const { size } = await fh.stat();
+    await inChunks(size, opts, async (pos, len) => {
+      const buf = Buffer.allocUnsafe(len);
+      const { bytesRead } = await fh.read(buf, 0, len, pos);
+      if (bytesRead !== len) throw new Error(`${localPath} changed size while it was uploaded`);
+      await sftp.write(handle, remotePath, buf, len, pos);
+    });
+    return size;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Reads `size` bytes of an open remote handle with parallel reads at offsets. */
+export async function getFile(sftp: Sftp, handle: Buffer, remotePath: string, size: number, opts: TransferOptions): Promise<Buffer> {
+  const out = Buffer.alloc(size);
+  await inChunks(size, opts, async (start, len) => {
+    // A server may answer with less than asked; keep reading the rest of this chunk.
+    for (let pos = start; pos < start + len; ) {
+      const n = await sftp.read(handle, remotePath, out, pos, start + len - pos, pos);
+      if (n === 0) throw new SftpRequestError('read', remotePath, SFTP_STATUS.EOF, `file ended at ${pos} bytes, expected ${size}`);
+      pos += n;
+    }
+  });
   return out;
 }
