@@ -1,30 +1,56 @@
 // Builds compacted files (levels 1-3) from staged files of the level below, so compaction never
 // downloads from a replica. A level compacts only what arrived since its last file: idle means no work.
+// Memory stays bounded: a run is cut at MAX_RUN_BYTES, and a single file larger than that is copied
+// as it is (a one-file compaction holds exactly the same pages).
+import { createReadStream } from 'node:fs';
 import { compactLtx } from '../ltx/compactor.js';
 import { peekLtxHeader } from '../ltx/decoder.js';
 import type { LtxFileInfo } from '../replica/client.js';
 import type { Staging } from './staging.js';
 
-/** Compacts the newest contiguous run of level-1 files into `level`. Returns the new file, or null. */
-export async function compactStagedLevel(staging: Staging, level: number): Promise<LtxFileInfo | null> {
+const MAX_RUN_BYTES = 64 * 1024 * 1024;
+/** Runs per call, so one call cannot go on indefinitely; the next interval continues. */
+const MAX_RUNS_PER_CALL = 64;
+
+/** Compacts what level-1 holds beyond `level`'s last file. Returns the files made. */
+export async function compactStagedLevel(staging: Staging, level: number, maxRunBytes = MAX_RUN_BYTES): Promise<LtxFileInfo[]> {
+  const made: LtxFileInfo[] = [];
+  for (let i = 0; i < MAX_RUNS_PER_CALL; i++) {
+    const f = await compactNextRun(staging, level, maxRunBytes);
+    if (!f) break;
+    made.push(f);
+  }
+  return made;
+}
+
+async function compactNextRun(staging: Staging, level: number, maxRunBytes: number): Promise<LtxFileInfo | null> {
   const existing = await staging.list(level);
   const done = existing.reduce((m, f) => Math.max(m, f.maxTXID), 0);
   const sources = (await staging.list(level - 1)).filter((f) => f.minTXID > done);
   if (sources.length === 0) return null;
-  // Stop at the first gap: a run must be contiguous.
+  // A run is contiguous and, past its first file, stays under the size bound.
   const run: LtxFileInfo[] = [sources[0]!];
+  let bytes = sources[0]!.size;
   for (const f of sources.slice(1)) {
-    if (f.minTXID !== run[run.length - 1]!.maxTXID + 1) break;
+    if (f.minTXID !== run[run.length - 1]!.maxTXID + 1 || bytes + f.size > maxRunBytes) break;
     run.push(f);
+    bytes += f.size;
+  }
+  const first = run[0]!;
+  const last = run[run.length - 1]!;
+  if (run.length === 1) {
+    const path = staging.filePath(first.level, first.minTXID, first.maxTXID);
+    return staging.write(level, first.minTXID, first.maxTXID, copyChunks(path), first.createdAt.getTime());
   }
   const inputs = await Promise.all(run.map((f) => staging.read(f.level, f.minTXID, f.maxTXID)));
   const out = await compactLtx(inputs);
-  const header = peekLtxHeader(out);
-  const first = run[0]!;
-  const last = run[run.length - 1]!;
-  return staging.write(level, first.minTXID, last.maxTXID, single([out]), header.timestamp);
+  return staging.write(level, first.minTXID, last.maxTXID, single([out]), peekLtxHeader(out).timestamp);
 }
 
 async function* single(chunks: Buffer[]): AsyncGenerator<Buffer[]> {
   yield chunks;
+}
+
+async function* copyChunks(path: string): AsyncGenerator<Buffer[]> {
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) yield [chunk as Buffer];
 }

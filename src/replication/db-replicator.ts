@@ -319,14 +319,12 @@ export class DbReplicator {
   private async compact(level: number): Promise<void> {
     try {
       const made = await this.runMaintenance(async () => {
-        const f = await compactStagedLevel(this.staging, level);
+        const files = await compactStagedLevel(this.staging, level);
         await this.pruneStaging();
-        return f;
+        return files;
       });
-      if (made) {
-        this.log.debug({ db: this.dbPath, event: 'compacted', level, min: made.minTXID, max: made.maxTXID }, 'compacted');
-        for (const s of this.shippers) s.notify();
-      }
+      for (const f of made) this.log.debug({ db: this.dbPath, event: 'compacted', level, min: f.minTXID, max: f.maxTXID }, 'compacted');
+      if (made.length > 0) for (const s of this.shippers) s.notify();
     } catch (err) {
       this.log.error({ db: this.dbPath, event: 'compaction_failed', level, err: (err as Error).message }, 'compaction failed');
     }
