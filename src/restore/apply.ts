@@ -21,6 +21,9 @@ export class RestoreError extends Error {
 }
 
 const DOWNLOAD_CONCURRENCY = 4;
+/** Files downloaded ahead of the one being applied, in bytes (the current file always is). */
+const PREFETCH_BYTES = 64 * 1024 * 1024;
+const WRITE_RUN_PAGES = 256;
 
 export async function applyPlan(
   client: ReplicaClient,
@@ -34,22 +37,26 @@ export async function applyPlan(
   let pageSize = 0;
   let commit = 0;
   try {
-    // Downloads run ahead of the apply, in order.
+    // Downloads run ahead of the apply, in order, up to a few files and a bounded number of bytes.
     const downloads = plan.map(() => null as Promise<Buffer> | null);
-    const fetchAt = (i: number): void => {
-      if (i >= plan.length || downloads[i]) return;
-      const p = client.readLtxFile(plan[i]!);
-      p.catch(() => undefined); // a failure surfaces when its turn comes, not as an unhandled rejection
-      downloads[i] = p;
+    let next = 0;
+    const fetchAhead = (current: number): void => {
+      let ahead = plan.slice(current, next).reduce((n, f) => n + f.size, 0);
+      while (next < plan.length && next - current < DOWNLOAD_CONCURRENCY && (next === current || ahead + plan[next]!.size <= PREFETCH_BYTES)) {
+        const p = client.readLtxFile(plan[next]!);
+        p.catch(() => undefined); // a failure surfaces when its turn comes, not as an unhandled rejection
+        downloads[next] = p;
+        ahead += plan[next]!.size;
+        next++;
+      }
     };
-    for (let i = 0; i < DOWNLOAD_CONCURRENCY; i++) fetchAt(i);
     let reached = 0;
     for (let i = 0; i < plan.length; i++) {
       const info = plan[i]!;
-      const p = downloads[i]!;
-      fetchAt(i + DOWNLOAD_CONCURRENCY);
-      const buf = await p;
+      fetchAhead(i);
+      const buf = await downloads[i]!;
       downloads[i] = null;
+      fetchAhead(i + 1);
       const where = `${client.location}/${describeFile(info)}`;
       try {
         const file = LtxFile.open(buf);
@@ -60,9 +67,19 @@ export async function applyPlan(
         if (pageSize !== 0 && h.pageSize !== pageSize) throw new LtxFormatError(`page size ${h.pageSize} differs from ${pageSize}`);
         if (h.minTXID > reached + 1) throw new LtxFormatError(`does not continue from TXID ${reached}`);
         pageSize = h.pageSize;
+        // Consecutive pages go out in one write.
+        let run: Buffer[] = [];
+        let runStart = 0;
+        const flush = async (): Promise<void> => {
+          if (run.length > 0) await out.writev(run, (runStart - 1) * pageSize);
+          run = [];
+        };
         for await (const page of file.pages()) {
-          await out.write(page.data, 0, page.data.length, (page.pgno - 1) * pageSize);
+          if (run.length > 0 && (page.pgno !== runStart + run.length || run.length >= WRITE_RUN_PAGES)) await flush();
+          if (run.length === 0) runStart = page.pgno;
+          run.push(page.data);
         }
+        await flush();
         commit = h.commit;
         reached = h.maxTXID;
       } catch (err) {
