@@ -1,6 +1,5 @@
 // walship's own checkpoints: PASSIVE past min-checkpoint-page-count and TRUNCATE past
 // truncate-page-n, each after capturing everything, so nothing is lost.
-import { statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkRestored, dump } from '../helpers/oracle.js';
@@ -28,8 +27,13 @@ describe('walship checkpoints', () => {
     expect(walship.logs()).toContain('"mode":"TRUNCATE"');
     expect(passive.busy).toBe(0);
     expect(walship.logs()).not.toContain('"mode":"RESTART"');
-    // TRUNCATE left the WAL small: far below the 80 large transactions written.
-    expect(statSync(`${db}-wal`).size).toBeLessThan(120 * 4120);
+    // At least one TRUNCATE went through (busy 0): the WAL was emptied while writes went on.
+    const truncates = walship
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes('"event":"checkpoint"') && l.includes('"mode":"TRUNCATE"'))
+      .map((l) => JSON.parse(l) as { busy: number });
+    expect(truncates.some((t) => t.busy === 0)).toBe(true);
     expect(await walship.stop()).toBe(0);
     const out = path.join(dir, 'out.db');
     const r = await runWalship(['restore', '-integrity-check', 'full', '-o', out, `file://${replica}`]);
