@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { maxMarker, parseName, waitForMarker } from './lib/ltxscan.mjs';
 import { Sshd } from './lib/sshd.mjs';
 import { renderSvg } from './lib/svg.mjs';
-import { dirUsage, MB, now, percentile, round, runCmd, runWriter, sleep, summarize, waitFor } from './lib/util.mjs';
+import { children, MB, now, percentile, round, runCmd, runWriter, sleep, summarize, waitFor } from './lib/util.mjs';
 import { freePort, Walship, writeConfig } from './lib/walship.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -75,7 +75,17 @@ const cleanups = [];
 let BASE = null;
 let DIST = null;
 async function cleanup() {
-  for (const f of cleanups.splice(0).reverse()) await Promise.resolve(f()).catch(() => undefined);
+  for (const f of cleanups.splice(0).reverse()) {
+    try {
+      await f();
+    } catch {
+      // keep going: every other child still has to be ended
+    }
+  }
+  if (watchdog) {
+    watchdog.stdin.end('done\n');
+    watchdog = null;
+  }
   if (DIST) await fsp.rm(DIST, { recursive: true, force: true }).catch(() => undefined);
   if (BASE && !KEEP) await fsp.rm(BASE, { recursive: true, force: true }).catch(() => undefined);
 }
@@ -84,6 +94,16 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
     void cleanup().finally(() => process.exit(130));
   });
 }
+
+// The watchdog ends every child (by pid, with what runs under it) if this process dies uncleanly.
+let watchdog = spawn(process.execPath, [path.join(HERE, 'lib', 'watchdog.mjs')], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+watchdog.unref();
+watchdog.stdin.unref?.();
+children.track = (child) => {
+  if (!watchdog || child.pid === undefined) return;
+  watchdog.stdin.write(`tree ${child.pid}\n`);
+  child.once('exit', () => watchdog?.stdin.write(`forget ${child.pid}\n`));
+};
 
 const log = (...a) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${a.join(' ')}\n`);
 
@@ -260,6 +280,7 @@ async function lagScenario({ rate, syncInterval, durationMs }) {
 async function startWatcher(dir, maxMs) {
   await fsp.mkdir(dir, { recursive: true });
   const child = spawn(process.execPath, [path.join(HERE, 'lib', 'watch-l0.mjs'), dir, String(maxMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.track(child);
   cleanups.push(() => child.exitCode === null && child.kill('SIGKILL'));
   const records = [];
   let ready = false;
@@ -650,7 +671,9 @@ async function main() {
   const started = Date.now();
   BASE = await fsp.mkdtemp(path.join(os.tmpdir(), 'walship-bench-'));
   await fsp.chmod(BASE, 0o755);
+  if (!KEEP) watchdog?.stdin.write(`rm ${BASE}\n`);
   DIST = await snapshotDist();
+  watchdog?.stdin.write(`rm ${DIST}\n`);
   log(`mode ${QUICK ? 'quick' : 'full'}, replica ${REPLICA_TYPE}, work dir ${BASE}`);
   if (REPLICA_TYPE === 'sftp') {
     sshd = await Sshd.start(BASE);
@@ -836,6 +859,10 @@ async function main() {
 
 main()
   .then(cleanup)
+  .then(() => {
+    // Nothing should be left to wait for; if a stray timer is, do not let it hold the exit.
+    setTimeout(() => process.exit(0), 2000).unref();
+  })
   .catch(async (err) => {
     log(`FAILED: ${err?.stack ?? err}`);
     await cleanup();

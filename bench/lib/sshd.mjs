@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { children } from './util.mjs';
 
 const run = promisify(execFile);
 const SSHD = process.env.WALSHIP_SSHD || '/usr/sbin/sshd';
@@ -152,6 +153,7 @@ export class Sshd {
     ];
     await fsp.writeFile(cfg, `${lines.join('\n')}\n`);
     const proc = spawn(SSHD, ['-D', '-e', '-f', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+    children.track(proc);
     this.proc = proc;
     let buf = '';
     let ready = false;

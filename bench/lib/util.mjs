@@ -4,6 +4,13 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 export const now = () => performance.timeOrigin + performance.now();
+
+/**
+ * Children the bench starts are reported here, so a watchdog (lib/watchdog.mjs) can end them if the
+ * bench dies without cleaning up. run.mjs sets `track`.
+ */
+export const children = { track: (_child) => undefined };
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `cond` every `stepMs` until it is truthy or `timeoutMs` passed; returns its last value. */
@@ -45,6 +52,7 @@ export function runCmd(cmd, args, { timeoutMs = 600_000, env, input, cwd } = {})
   return new Promise((resolve) => {
     const t0 = now();
     const child = spawn(cmd, args, { env: env ?? process.env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    children.track(child);
     let stdout = '';
     let stderr = '';
     let timedOut = false;

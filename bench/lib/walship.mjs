@@ -6,7 +6,7 @@ import { promises as fsp } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import os from 'node:os';
-import { memOf, now, sleep, waitFor } from './util.mjs';
+import { children, memOf, now, waitFor } from './util.mjs';
 
 /** The machine is shared: a sidecar past this RSS is killed, and the run says so. */
 const RSS_LIMIT_KB = Math.min(8 * 1024 * 1024, Math.floor(os.totalmem() / 1024 / 3));
@@ -69,6 +69,7 @@ export class Walship {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    children.track(this.proc);
     this.pid = this.proc.pid;
     this.stderr = '';
     let buf = '';
@@ -170,7 +171,9 @@ export class Walship {
     await this.sample();
     clearInterval(this.sampler);
     if (this.exitCode === null) this.proc.kill('SIGTERM');
-    const done = await Promise.race([this.exited.then(() => true), sleep(timeoutMs).then(() => false)]);
+    let timer;
+    const done = await Promise.race([this.exited.then(() => true), new Promise((r) => (timer = setTimeout(() => r(false), timeoutMs)))]);
+    clearTimeout(timer);
     if (!done) {
       this.proc.kill('SIGKILL');
       await this.exited;
