@@ -28,6 +28,9 @@ export function sftpStatus(err: unknown): number | null {
 const UNSUPPORTED = /does not support this extended request/;
 
 export class Sftp {
+  private pending = 0;
+  private lastProgressAt = Date.now();
+
   /**
    * `lost` aborts when the connection goes away: ssh2 does not always fail the requests still
    * waiting for an answer then, so they are failed here rather than left hanging.
@@ -37,21 +40,44 @@ export class Sftp {
     private readonly lost: AbortSignal,
   ) {}
 
+  /**
+   * How long requests have been waiting without any answer arriving; 0 when none is waiting. A live
+   * TCP connection whose server stopped answering SFTP requests passes keepalives, so this is what
+   * tells the client to give the connection up instead of waiting forever.
+   */
+  stalledForMs(now = Date.now()): number {
+    return this.pending === 0 ? 0 : now - this.lastProgressAt;
+  }
+
   /** Wraps one callback-style request; ssh2 throws synchronously for some misuse, which becomes a rejection too. */
   private call<T>(request: string, path: string, start: (cb: (err: Error | undefined | null, value?: T) => void) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.lost.aborted) return reject(new SftpRequestError(request, path, null, 'connection lost'));
-      const onLost = (): void => reject(new SftpRequestError(request, path, null, 'connection lost before the server answered'));
+      if (this.pending++ === 0) this.lastProgressAt = Date.now();
+      let done = false;
+      const finish = (): void => {
+        done = true;
+        this.pending--;
+        this.lost.removeEventListener('abort', onLost);
+      };
+      const onLost = (): void => {
+        if (done) return;
+        finish();
+        reject(new SftpRequestError(request, path, null, 'connection lost before the server answered'));
+      };
       this.lost.addEventListener('abort', onLost, { once: true });
       const cb = (err: Error | undefined | null, value?: T): void => {
-        this.lost.removeEventListener('abort', onLost);
+        if (done) return;
+        finish();
+        this.lastProgressAt = Date.now();
         if (err) reject(toRequestError(request, path, err));
         else resolve(value as T);
       };
       try {
         start(cb);
       } catch (err) {
-        this.lost.removeEventListener('abort', onLost);
+        if (done) return;
+        finish();
         reject(toRequestError(request, path, err));
       }
     });

@@ -35,6 +35,11 @@ export interface SftpReplicaOptions {
   /** How long close() waits for operations in flight before ending the connection anyway. */
   closeTimeoutMs?: number;
   /**
+   * A connection whose SFTP requests get no answer at all for this long is dropped and reopened,
+   * even though keepalives still pass (a wedged server process, a stuck channel).
+   */
+  requestTimeoutMs?: number;
+  /**
    * OpenSSH extensions to use when the server offers them (both default to true). Turning one off
    * exercises the fallback, or avoids a server's broken implementation.
    */
@@ -434,7 +439,13 @@ export class SftpReplicaClient implements ReplicaClient {
       conn.on('error', fail);
       conn.on('close', () => fail(new Error('connection closed before the SFTP session started')));
       conn.on('ready', () => {
+        // The handshake is done, but the subsystem request has no timeout of its own.
+        const subsystemTimer = setTimeout(() => {
+          fail(new Error(`the server did not start the SFTP subsystem within ${readyTimeoutMs} ms`));
+          conn.destroy();
+        }, readyTimeoutMs);
         conn.sftp((err, raw) => {
+          clearTimeout(subsystemTimer);
           if (err) return fail(err);
           if (settled) return void conn.end();
           settled = true;
@@ -477,7 +488,16 @@ export class SftpReplicaClient implements ReplicaClient {
   }
 
   private watch(s: Session, raw: NodeJS.EventEmitter): void {
+    const limit = this.opts.requestTimeoutMs ?? 60_000;
+    const watchdog = setInterval(() => {
+      const stalled = s.sftp.stalledForMs();
+      if (stalled < limit) return;
+      lost(`no answer to SFTP requests for ${Math.round(stalled / 1000)} s`);
+      s.conn.destroy();
+    }, Math.max(50, Math.min(1_000, limit / 4)));
+    watchdog.unref();
     const lost = (why: string): void => {
+      clearInterval(watchdog);
       if (s.lost) return;
       s.lost = true;
       if (this.current === s) this.current = null;

@@ -62,6 +62,19 @@ export async function remoteNames(root: string, level: number): Promise<string[]
   }
 }
 
+/** Fails with the step's name if `p` does not settle in time, so a hang says where it hung. */
+export async function within<T>(ms: number, step: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`step "${step}" did not finish within ${ms} ms`)), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function errorOf(p: Promise<unknown>): Promise<Error> {
   try {
     await p;

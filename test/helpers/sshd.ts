@@ -68,6 +68,15 @@ function descendants(root: number): number[] {
   return out;
 }
 
+function parentOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
+  }
+}
+
 function isGone(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -284,6 +293,28 @@ export class Sshd {
     for (const p of tree) process.kill(p, 'SIGSTOP');
     return () => {
       for (const p of tree) {
+        try {
+          process.kill(p, 'SIGCONT');
+        } catch {
+          // gone meanwhile
+        }
+      }
+    };
+  }
+
+  /**
+   * SIGSTOPs only the leaves of sshd's tree, the processes running internal-sftp for each session.
+   * The session processes above them still answer keepalives, so the connection looks alive while
+   * no SFTP request is answered. Returns a function that lets them run again.
+   */
+  pauseSftpSubsystems(): () => void {
+    const root = this.proc?.pid;
+    if (root === undefined) return () => undefined;
+    const tree = descendants(root);
+    const leaves = tree.filter((p) => !tree.some((q) => parentOf(q) === p));
+    for (const p of leaves) process.kill(p, 'SIGSTOP');
+    return () => {
+      for (const p of leaves) {
         try {
           process.kill(p, 'SIGCONT');
         } catch {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { ReplicaError, type LtxFileInfo } from '../../src/replica/client.js';
 import { SftpReplicaClient, type SftpReplicaOptions } from '../../src/replica/sftp.js';
-import { captureLogger, errorOf, ltxFixture, remoteNames, tempDir, waitUntil } from '../helpers/sftp-fixtures.js';
+import { captureLogger, errorOf, ltxFixture, remoteNames, tempDir, waitUntil, within } from '../helpers/sftp-fixtures.js';
 import { Sshd } from '../helpers/sshd.js';
 
 let sshd: Sshd;
@@ -38,8 +38,8 @@ describe('reconnect', () => {
     const { logger, lines } = captureLogger();
     // Few writes in flight, so the upload surely takes long enough to be caught in the middle.
     const c = client(root, { logger, transferConcurrency: 2, chunkSize: 16 * 1024 });
-    const big = await ltxFixture(work, 9, 1, 100, 64 * 1024 * 1024);
-    const err = await killMidUpload(c, root, big.info, big.localPath);
+    const big = await ltxFixture(work, 9, 1, 100, 24 * 1024 * 1024);
+    const err = await within(40_000, 'kill mid-upload', killMidUpload(c, root, big.info, big.localPath));
     expect(err).toBeInstanceOf(ReplicaError);
     expect(err.message).toContain('ltx/9/0000000000000001-0000000000000064.ltx');
     // The partial upload is on the server's disk, but under its temporary name only.
@@ -49,27 +49,27 @@ describe('reconnect', () => {
     expect(await waitUntil(() => lines.some((l) => l.includes('sftp_connection_lost')), 5_000)).toBe(true);
 
     // While sshd is down, operations fail (after a bounded backoff) instead of hanging.
-    const down = await errorOf(c.listLtxFiles(9));
+    const down = await within(10_000, 'list while down', errorOf(c.listLtxFiles(9)));
     expect(down.message).toMatch(/cannot connect to 127\.0\.0\.1:\d+: .*ECONNREFUSED/);
 
-    await sshd.restart();
+    await within(20_000, 'restart sshd', sshd.restart());
     const small = await ltxFixture(work, 9, 1, 101, 10_000);
-    await c.writeLtxFile(small.info, small.localPath);
+    await within(15_000, 'small write after restart', c.writeLtxFile(small.info, small.localPath));
     expect(await c.listLtxFiles(9)).toEqual([small.info]);
     // The temporary file of the interrupted upload was removed after reconnecting.
     expect(await remoteNames(root, 9)).toEqual(['0000000000000001-0000000000000065.ltx']);
 
     // And the big upload goes through on the new connection.
-    await c.writeLtxFile(big.info, big.localPath);
+    await within(40_000, 'big write after restart', c.writeLtxFile(big.info, big.localPath));
     expect((await c.listLtxFiles(9)).map((f) => f.size)).toEqual([big.info.size, small.info.size]);
     expect((await remoteNames(root, 9)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
-    expect((await c.readLtxFile(big.info)).equals(big.data)).toBe(true);
+    expect((await within(40_000, 'read back', c.readLtxFile(big.info))).equals(big.data)).toBe(true);
   });
 
   test('a clean close after an interrupted upload removes the temporary file', async () => {
     const root = path.join(work, 'close-after-kill');
     const c = client(root, { transferConcurrency: 2, chunkSize: 16 * 1024 });
-    const big = await ltxFixture(work, 0, 1, 1, 64 * 1024 * 1024);
+    const big = await ltxFixture(work, 0, 1, 1, 24 * 1024 * 1024);
     await killMidUpload(c, root, big.info, big.localPath);
     expect((await remoteNames(root, 0)).filter((n) => n.endsWith('.tmp'))).toHaveLength(1);
     await sshd.restart();
@@ -104,6 +104,26 @@ describe('reconnect', () => {
     const f = await ltxFixture(work, 0, 5, 5, 100);
     await c.writeLtxFile(f.info, f.localPath);
     expect((await c.listLtxFiles(0)).map((x) => x.maxTXID)).toEqual([5]);
+  });
+
+  test('a connection whose SFTP requests go unanswered is dropped and the operation retried on a new one', async () => {
+    const root = path.join(work, 'wedged');
+    const { logger, lines } = captureLogger();
+    const c = client(root, { logger, keepaliveIntervalMs: 100, requestTimeoutMs: 1_000 });
+    await c.listLtxFiles(0);
+    // SSH keepalives are still answered; only the SFTP server process is frozen.
+    const resume = sshd.pauseSftpSubsystems();
+    try {
+      const f = await ltxFixture(work, 0, 7, 7, 100);
+      const write = c.writeLtxFile(f.info, f.localPath).then(() => 'written');
+      const outcome = await Promise.race([write, new Promise((r) => setTimeout(() => r('still waiting'), 15_000))]);
+      expect(outcome).toBe('written');
+      expect(lines.some((l) => l.includes('sftp_connection_lost') && l.includes('no answer to SFTP requests'))).toBe(true);
+      expect(lines.some((l) => l.includes('sftp_retry'))).toBe(true);
+    } finally {
+      resume();
+    }
+    expect((await c.listLtxFiles(0)).map((x) => x.maxTXID)).toEqual([7]);
   });
 
   test('repeated connect failures back off instead of hammering the server', async () => {
