@@ -53,10 +53,11 @@ describe('compose.yaml with docker-compose standalone', () => {
       .withProjectName(project)
       .withEnvironment({ NODE_IMAGE, APP_PORT: String(appPort) })
       .withClientOptions({ executable: { standalone: true } })
-      // docker-compose 1.x names containers <project>_<service>_1, Compose v2 <service>-1.
-      .withWaitStrategy('app_1', appStarted)
-      .withWaitStrategy('walship_1', walshipStarted)
-      .withWaitStrategy('sftp_1', Wait.forHealthCheck())
+      // docker-compose 1.x names containers <project>_<service>_1, and testcontainers matches the
+      // whole name (it strips only Compose v2's "<project>-" prefix).
+      .withWaitStrategy(`${project}_app_1`, appStarted)
+      .withWaitStrategy(`${project}_walship_1`, walshipStarted)
+      .withWaitStrategy(`${project}_sftp_1`, Wait.forHealthCheck())
       .withStartupTimeout(180_000);
     env = await (composeBuild ? environment.withBuild() : environment).up();
     console.log(`docker-compose up${composeBuild ? ' --build' : ''} took ${((Date.now() - started) / 1000).toFixed(1)} s`);

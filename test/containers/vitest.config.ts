@@ -14,5 +14,8 @@ export default defineConfig({
     // Scenarios inside a file share containers and run in order.
     sequence: { concurrent: false },
     reporters: ['default'],
+    // Inside a container (/.dockerenv), testcontainers would reach published ports through the
+    // bridge gateway; ours are published on 127.0.0.1 only, and tests talk to nothing else.
+    env: { TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' },
   },
 });
