@@ -13,7 +13,8 @@ import { Checkpointer, type CheckpointMode, type CheckpointResult } from '../sql
 import { parseDbHeader } from '../sqlite/db-header.js';
 import { PinnedReader } from '../sqlite/pinned-reader.js';
 import { WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE, type RunningChecksum } from '../sqlite/wal-format.js';
-import { checksumAt, readWalHeader, readWalPage, scanWal, type WalScan } from '../sqlite/wal-scanner.js';
+import { checksumAt, readWalHeader, scanWal, type WalScan } from '../sqlite/wal-scanner.js';
+import { PageSource } from '../sqlite/page-source.js';
 import { checksumDatabaseFile } from '../sqlite/db-file-checksum.js';
 import type { CleanStop, Staging } from './staging.js';
 
@@ -169,11 +170,19 @@ export class DatabaseCapture {
     return result;
   }
 
-  /** Captures everything under a write barrier, then checkpoints. */
+  /**
+   * Captures, then checkpoints. PASSIVE needs no barrier (see Checkpointer); TRUNCATE captures
+   * under one and notices a commit that slipped in before the WAL was truncated.
+   */
   async checkpoint(mode: CheckpointMode): Promise<{ checkpoint: CheckpointResult | null; captured: CaptureResult | null }> {
+    if (mode === 'PASSIVE') {
+      const captured = await this.capture({ snapshot: false });
+      if (!this.checkpointer) return { checkpoint: null, captured };
+      return { checkpoint: this.checkpointer.passive(), captured };
+    }
     if (!(await this.ensureSameFile())) return { checkpoint: null, captured: null };
     let captured: CaptureResult | null = null;
-    const checkpoint = await this.checkpointer!.run(mode, async () => {
+    const checkpoint = await this.checkpointer!.truncate(async () => {
       captured = await this.captureLocked({ snapshot: false });
       this.trusted = true;
     });
@@ -260,13 +269,7 @@ export class DatabaseCapture {
     const pageSize = header?.pageSize ?? dbHead?.pageSize;
     if (!pageSize) return null; // created but not yet written: nothing to capture
     const commit = scan && scan.commit > 0 ? scan.commit : await pageCount(db, dbHead?.pageCount ?? null, pageSize);
-    const pageOf = async (pgno: number): Promise<Buffer> => {
-      const ref = scan?.pages.get(pgno);
-      if (ref) return readWalPage(wal!, ref, pageSize);
-      const data = await readAt(db, (pgno - 1) * pageSize, pageSize);
-      // A page inside the database size that SQLite never wrote (past the file's end) reads as zeros.
-      return data.length === pageSize ? data : Buffer.concat([data, Buffer.alloc(pageSize - data.length)]);
-    };
+    const source = new PageSource(db, wal, scan?.pages ?? new Map(), pageSize, { db: this.dbPath, wal: `${this.dbPath}-wal` });
     const now = Date.now();
     let txid = Math.max(pos?.txid ?? 0, this.txidFloor);
     let l0: LtxFileInfo | null = null;
@@ -299,7 +302,7 @@ export class DatabaseCapture {
           walSalt2: header?.salt2 ?? 0,
         }),
       );
-      l0 = await this.staging.write(0, txid, txid, encodeChunks(enc, pgnos, pageOf), now);
+      l0 = await this.staging.write(0, txid, txid, encodeChunks(enc, source.pages(pgnos)), now);
       this.pos = {
         txid,
         walOffset: header && scan ? scan.end : 0,
@@ -315,12 +318,12 @@ export class DatabaseCapture {
     let snapshot: LtxFileInfo | null = null;
     if (opts.snapshot && txid > 0) {
       const enc = await LtxEncoder.create(ltxHeader({ pageSize, commit, minTXID: 1, maxTXID: txid, timestamp: now }));
-      snapshot = await this.staging.write(SNAPSHOT_LEVEL, 1, txid, encodeChunks(enc, allPages(commit, pageSize), pageOf), now);
+      snapshot = await this.staging.write(SNAPSHOT_LEVEL, 1, txid, encodeChunks(enc, source.pages(allPages(commit, pageSize))), now);
     }
     let checksum: CaptureResult['checksum'] = null;
     if (opts.checksum && txid > 0) {
       const sum = await DatabaseChecksum.create(pageSize);
-      for (const pgno of allPages(commit, pageSize)) sum.add(pgno, await pageOf(pgno));
+      for await (const [pgno, data] of source.pages(allPages(commit, pageSize))) sum.add(pgno, data);
       checksum = { txid, value: sum.value };
     }
     return { l0, snapshot, fullReason, commitFrames: scan?.commitFrames ?? 0, checksum };
@@ -334,10 +337,10 @@ function allPages(commit: number, pageSize: number): number[] {
   return out;
 }
 
-async function* encodeChunks(enc: LtxEncoder, pgnos: number[], pageOf: (pgno: number) => Promise<Buffer>): AsyncGenerator<Buffer[]> {
+async function* encodeChunks(enc: LtxEncoder, pages: AsyncIterable<[number, Buffer]>): AsyncGenerator<Buffer[]> {
   let batch: Buffer[] = [enc.begin()];
-  for (const pgno of pgnos) {
-    batch.push(...enc.encodePage(pgno, await pageOf(pgno)));
+  for await (const [pgno, data] of pages) {
+    batch.push(...enc.encodePage(pgno, data));
     if (batch.length >= ENCODE_BATCH) {
       yield batch;
       batch = [];

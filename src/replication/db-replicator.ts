@@ -129,6 +129,13 @@ export class DbReplicator {
       ignored: (p: string) => p !== dir && p !== walPath && p !== this.dbPath,
     });
     this.watcher.on('all', () => this.scheduleCapture());
+    // chokidar drops 'change' events that follow another within 50 ms (leading edge only), which
+    // would leave commits at 10-100 tx/s waiting for the fallback tick. Its raw fs.watch events are
+    // not throttled, so a WAL write wakes capture at once.
+    const names = new Set([path.basename(walPath), path.basename(this.dbPath)]);
+    this.watcher.on('raw', (_event: string, changed: string | null) => {
+      if (changed && names.has(path.basename(changed))) this.scheduleCapture();
+    });
     this.watcher.on('error', (err) => this.log.warn({ db: this.dbPath, event: 'watch_error', err: String(err) }, 'file watcher error; the fallback tick continues'));
 
     this.timers.push(setInterval(() => this.wake.notify(), Math.min(this.opts.monitorIntervalMs, PIN_REFRESH_MS)));

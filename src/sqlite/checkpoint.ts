@@ -1,5 +1,7 @@
-// walship's own checkpoints. Everything committed is captured first, under a short write barrier,
-// so a checkpoint can never take frames away before they are shipped. RESTART is never used.
+// walship's own checkpoints, which never take frames away before they are captured. PASSIVE runs
+// while the pin is held: SQLite backfills no further than the oldest reader's snapshot, and never
+// restarts a WAL that a reader still uses, so the application writes on undisturbed. TRUNCATE
+// captures everything under a short write barrier first. RESTART is never used.
 import type Database from 'better-sqlite3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openOwnConnection } from './open.js';
@@ -32,23 +34,26 @@ export class Checkpointer {
   }
 
   /**
-   * Runs `captureAll` while holding the write lock (BEGIN IMMEDIATE writes nothing), then
-   * checkpoints. Returns null when the application kept the write lock for the whole wait.
+   * Copies frames into the database up to the pinned snapshot, which is never past what was
+   * captured (the pin starts before the WAL is read). No lock is taken that would stall a writer.
    */
-  async run(mode: CheckpointMode, captureAll: () => Promise<void>): Promise<CheckpointResult | null> {
+  passive(): CheckpointResult {
+    if (!this.pin.holding) throw new Error('a PASSIVE checkpoint needs the pin held');
+    return { mode: 'PASSIVE', ...checkpoint(this.pin.idleConnection, 'PASSIVE'), writesRaced: false };
+  }
+
+  /**
+   * Runs `captureAll` while holding the write lock (BEGIN IMMEDIATE writes nothing), then drops
+   * every lock and truncates the WAL. Returns null when the application kept the write lock for
+   * the whole wait.
+   */
+  async truncate(captureAll: () => Promise<void>): Promise<CheckpointResult | null> {
     if (!(await this.acquireBarrier())) return null;
     const idle = this.pin.idleConnection;
+    const mode = 'TRUNCATE';
     let barrierHeld = true;
     try {
       await captureAll();
-      if (mode === 'PASSIVE') {
-        this.pin.releaseAll();
-        try {
-          return { mode, ...checkpoint(idle, 'PASSIVE'), writesRaced: false };
-        } finally {
-          this.pin.pin();
-        }
-      }
       // TRUNCATE needs the write lock itself, so the barrier must drop first. A commit that slips
       // in between may be checkpointed and truncated away unseen: data_version tells if one did.
       const before = dataVersion(idle);

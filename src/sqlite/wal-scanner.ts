@@ -31,7 +31,7 @@ export interface WalScan {
 const FIRST_CHUNK_FRAMES = 8;
 const READ_CHUNK_FRAMES = 256;
 /** Above this many bytes of pages, keep offsets only and read pages again when encoding. */
-const RETAIN_LIMIT = 64 * 1024 * 1024;
+const RETAIN_LIMIT = 16 * 1024 * 1024;
 
 export async function readWalHeader(fh: FileHandle): Promise<WalHeader | null> {
   const b = Buffer.alloc(WAL_HEADER_SIZE);
@@ -107,13 +107,4 @@ export async function scanWal(
     offset += whole * frameSize;
   }
   return scan;
-}
-
-/** Reads a page's bytes from the WAL, using the copy kept by the scan when there is one. */
-export async function readWalPage(fh: FileHandle, ref: WalPageRef, pageSize: number): Promise<Buffer> {
-  if (ref.data) return ref.data;
-  const b = Buffer.allocUnsafe(pageSize);
-  const { bytesRead } = await fh.read(b, 0, pageSize, ref.walOffset + WAL_FRAME_HEADER_SIZE);
-  if (bytesRead !== pageSize) throw new Error(`short WAL read at offset ${ref.walOffset}`);
-  return b;
 }

@@ -43,6 +43,35 @@ describe('walship checkpoints', () => {
   });
 });
 
+describe('walship PASSIVE checkpoints under a nonstop writer', () => {
+  it('copy frames while the application keeps committing, and every commit is still shipped', async () => {
+    work = makeWorkdir();
+    const { db, replica, config, dir } = work;
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    // A PASSIVE checkpoint after every capture, and no TRUNCATE: the pin alone guards the frames.
+    writeFileSync(config, readFileSync(config, 'utf8').replace(`  - path: ${db}\n`, `  - path: ${db}\n    min-checkpoint-page-count: 1\n    truncate-page-n: 1000000\n`));
+    const walship = startWalship(['replicate', '-config', config]);
+    await walship.waitForEvent('started');
+    await Promise.all([
+      runWriter('node', { db, from: 1, to: 400, payload: 'mixed', autocheckpoint: 0, delayMs: 3 }),
+      runWriter('python', { db, from: 1001, to: 1400, payload: 'mixed', autocheckpoint: 0, delayMs: 3 }),
+    ]);
+    expect(await walship.stop()).toBe(0);
+    const passives = walship
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes('"event":"checkpoint"') && l.includes('"mode":"PASSIVE"'))
+      .map((l) => JSON.parse(l) as { checkpointed: number });
+    expect(passives.length).toBeGreaterThan(5);
+    expect(passives.some((p) => p.checkpointed > 0)).toBe(true);
+    expect(walship.logs()).not.toContain('"mode":"TRUNCATE"');
+    const out = path.join(dir, 'out.db');
+    const r = await runWalship(['restore', '-integrity-check', 'full', '-o', out, `file://${replica}`]);
+    expect(r.stderr).toBe('');
+    expect(dump(out)).toBe(dump(db));
+  });
+});
+
 describe('walship ltx', () => {
   it('lists every file with level, TXID range, size and time; -level filters; -json parses', async () => {
     work = makeWorkdir();
