@@ -313,3 +313,47 @@ describe("the seed deployment's litestream.yml", () => {
     expect(dump(out)).toBe(dump(work.db));
   });
 });
+
+describe('retention on an SFTP replica', () => {
+  it('removes expired snapshots and covered level-0 files through sshd, and the latest restore stays exact', async () => {
+    sshd = await Sshd.start();
+    work = makeWorkdir();
+    const remote = path.join(work.dir, 'remote');
+    writeFileSync(
+      work.config,
+      `levels:
+  - interval: 1s
+l0-retention: 1s
+dbs:
+  - path: ${work.db}
+    replicas:
+      - url: sftp://${sshd.user}@127.0.0.1:${sshd.port}${remote}
+        key-path: ${sshd.clientKey.privateKeyPath}
+        host-key: "${sshd.hostKeyLine}"
+        sync-interval: 0s
+        retention: 2s
+        retention-check-interval: 1s
+        snapshot-interval: 1s
+`,
+    );
+    const walship = startWalship(['replicate', '-config', work.config]);
+    await runWriter('node', { db: work.db, from: 1, to: 70, payload: 'small', delayMs: 80 });
+    await sleep(3500);
+    expect(await walship.stop()).toBe(0);
+    const snapshotEvents = walship.logs().split('"event":"snapshot"').length - 1;
+    const snapshots = ltxFiles(remote, 9);
+    expect(snapshotEvents).toBeGreaterThan(3);
+    expect(snapshots.length).toBeGreaterThan(0);
+    expect(snapshots.length).toBeLessThan(snapshotEvents);
+    expect(walship.logs()).toContain('"event":"retention"');
+    // Level-0 files covered by level 1 and older than l0-retention were deleted on the server.
+    const l0 = ltxFiles(remote, 0).map((p) => Number.parseInt(path.basename(p).slice(0, 16), 16));
+    expect(l0.length === 0 || Math.min(...l0) > 1).toBe(true);
+    expect(await assertOnlyWholeFiles(remote)).toBeGreaterThan(0);
+    const out = path.join(work.dir, 'restored.db');
+    const r = await runWalship(['restore', '-config', work.config, '-o', out, work.db]);
+    expect(r.stderr).toBe('');
+    expect(checkRestored(out, 'small').k).toBe(70);
+    expect(dump(out)).toBe(dump(work.db));
+  });
+});
