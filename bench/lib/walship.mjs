@@ -2,7 +2,7 @@
 // Its pino JSON log lines are collected with the time each arrived; its memory is sampled from
 // /proc/PID/status every 100 ms (VmRSS), and VmHWM (the kernel's peak-RSS mark) is read at stop.
 import { spawn } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import os from 'node:os';
@@ -65,7 +65,8 @@ export class Walship {
     const env = { ...process.env, LOG_LEVEL: this.logLevel };
     // WALSHIP_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p" profiles the sidecar (diagnosis only).
     const nodeArgs = (process.env.WALSHIP_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-    this.proc = spawn(process.execPath, [...nodeArgs, path.join(this.distDir, 'cli', 'main.js'), 'replicate', '-config', this.configPath], {
+    const main = path.join(this.distDir, 'cli', 'main.js');
+    this.proc = spawn(process.execPath, [...shebangNodeArgs(main), ...nodeArgs, main, 'replicate', '-config', this.configPath], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -187,4 +188,11 @@ export class Walship {
       rssMbTimeline: this.rssTimeline.map(([t, kb]) => [Math.round(t / 1000), Math.round(kb / 102.4) / 10]),
     };
   }
+}
+
+/** The node flags in the bin's shebang (`#!/usr/bin/env -S node FLAGS`), so the bench runs walship as installed. */
+function shebangNodeArgs(main) {
+  const first = readFileSync(main, 'utf8').split('\n', 1)[0];
+  const m = /^#!.*\bnode((?:\s+-\S+)*)\s*$/.exec(first);
+  return m ? m[1].split(/\s+/).filter(Boolean) : [];
 }
