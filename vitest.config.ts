@@ -5,7 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // The container tests run second, with their own config (see the test script in package.json).
     exclude: ['test/containers/**', '**/node_modules/**'],
-    testTimeout: 120_000,
+    // Generous: CI machines have run the same tests four times slower than these; a hang still ends.
+    testTimeout: 300_000,
     hookTimeout: 120_000,
     pool: 'forks',
     // Two cores: integration tests run real writers, sshd and replicators side by side.

@@ -191,12 +191,12 @@ describe('walship sidecar, demo app and SFTP replica containers', () => {
     const back = Date.now();
     // Shipping retries back off (up to 30 s per try), so draining can take a while after the
     // server returns.
-    const n = await expectReplicaCaughtUp(120_000);
+    const n = await expectReplicaCaughtUp(240_000);
     console.log(`backlog of ${n - before} writes drained ${((Date.now() - back) / 1000).toFixed(1)} s after sshd returned`);
     expect(n).toBeGreaterThanOrEqual(during);
     const logs = await jsonLogs(sidecar.getId());
     expect(logs.some((l) => l.level === 50 || l.event === 'ship_failed'), 'the outage shows in the sidecar log').toBe(true);
-  }, 240_000);
+  }, 420_000);
 
   it('4: on a fresh volume the restore init container brings back exactly the replicated data', async () => {
     // A graceful stop: the app commits its last write and exits; the sidecar ships everything

@@ -7,7 +7,8 @@ export default defineConfig({
   test: {
     root: new URL('../..', import.meta.url).pathname,
     include: ['test/containers/**/*.test.ts'],
-    testTimeout: 180_000,
+    // Generous: CI machines have run the same tests four times slower than these.
+    testTimeout: 360_000,
     hookTimeout: 600_000,
     pool: 'forks',
     maxWorkers: 2,
