@@ -1,5 +1,7 @@
-// Reads an LTX file held in memory: header, pages, page index and trailer, verifying the
-// CRC-64 file checksum and the page index. Pure: no I/O.
+// Decodes LTX files: header, pages, page index and trailer, verifying the CRC-64 file checksum and
+// the page index. One decoder reads a stream of chunks, so a restore never needs a whole file in
+// memory; LtxFile is the same decoder over a buffer already in memory. Pure: no I/O.
+import { ByteReader } from './byte-reader.js';
 import { createCrc64 } from './crc64.js';
 import {
   CHECKSUM_FLAG,
@@ -28,6 +30,7 @@ export function peekLtxHeader(buf: Buffer): LtxHeader {
   return decodeHeader(buf.subarray(0, HEADER_SIZE));
 }
 
+/** An LTX file held in memory. */
 export class LtxFile {
   private constructor(
     readonly header: LtxHeader,
@@ -43,98 +46,141 @@ export class LtxFile {
    * checked after the last page, so a caller must consume the whole iterator (or call verify())
    * before trusting what it applied.
    */
-  async *pages(): AsyncGenerator<LtxPage, LtxTrailer> {
-    const { header, buf } = this;
-    const crc = await createCrc64();
-    crc.update(buf.subarray(0, HEADER_SIZE));
-    const lock = lockPgno(header.pageSize);
-    const seen: Array<{ pgno: number; offset: number; size: number }> = [];
-    let pos = HEADER_SIZE;
-    let prev = 0;
-    for (;;) {
-      need(buf, pos, PAGE_HEADER_SIZE, 'page header');
-      const pageHead = buf.subarray(pos, pos + PAGE_HEADER_SIZE);
-      crc.update(pageHead);
-      const pgno = pageHead.readUInt32BE(0);
-      const flags = pageHead.readUInt16BE(4);
-      if (pgno === 0 && flags === 0) {
-        pos += PAGE_HEADER_SIZE;
-        break;
-      }
-      if (pgno === 0) throw new LtxFormatError('page number 0');
-      if ((flags & ~PAGE_FLAG_SIZE) !== 0) throw new LtxFormatError(`invalid page flags 0x${flags.toString(16)}`);
-      if ((flags & PAGE_FLAG_SIZE) === 0) throw new LtxFormatError('legacy LZ4-frame pages are not supported');
-      if (pgno <= prev) throw new LtxFormatError(`pages out of order: ${prev} then ${pgno}`);
-      if (pgno === lock) throw new LtxFormatError(`lock page ${pgno} stored`);
-      if (pgno > header.commit) throw new LtxFormatError(`page ${pgno} beyond commit size ${header.commit}`);
-      const start = pos;
-      pos += PAGE_HEADER_SIZE;
-      need(buf, pos, 4, 'page size field');
-      const sizeField = buf.subarray(pos, pos + 4);
-      crc.update(sizeField);
-      const blockSize = sizeField.readUInt32BE(0);
-      pos += 4;
-      need(buf, pos, blockSize, `page ${pgno} data`);
-      let data: Buffer;
-      try {
-        data = decompressBlock(buf.subarray(pos, pos + blockSize), header.pageSize);
-      } catch (err) {
-        throw new LtxFormatError(`page ${pgno}: corrupt LZ4 block (${(err as Error).message})`);
-      }
-      pos += blockSize;
-      crc.update(data);
-      seen.push({ pgno, offset: start, size: pos - start });
-      prev = pgno;
-      yield { pgno, data };
-    }
-
-    // Page index, then its size, then the trailer.
-    need(buf, pos, TRAILER_SIZE + 8, 'page index and trailer');
-    const trailerStart = buf.length - TRAILER_SIZE;
-    const indexSizeAt = trailerStart - 8;
-    const indexSize = Number(buf.readBigUInt64BE(indexSizeAt));
-    if (indexSizeAt - indexSize !== pos) throw new LtxFormatError('page index size does not match its position');
-    crc.update(buf.subarray(pos, trailerStart + 8));
-    let at = pos;
-    for (const entry of seen) {
-      const a = indexVarint(buf, at);
-      const b = indexVarint(buf, a.next);
-      const c = indexVarint(buf, b.next);
-      if (a.value !== entry.pgno || b.value !== entry.offset || c.value !== entry.size) {
-        throw new LtxFormatError(`page index entry for page ${entry.pgno} does not match the page`);
-      }
-      at = c.next;
-    }
-    const end = indexVarint(buf, at);
-    if (end.value !== 0 || end.next !== indexSizeAt) throw new LtxFormatError('page index has extra entries');
-
-    const trailer: LtxTrailer = {
-      postApplyChecksum: buf.readBigUInt64BE(trailerStart),
-      fileChecksum: buf.readBigUInt64BE(trailerStart + 8),
-    };
-    if ((CHECKSUM_FLAG | crc.digest()) !== trailer.fileChecksum) {
-      throw new LtxFormatError('file checksum mismatch');
-    }
-    if ((header.flags & HEADER_FLAG_NO_CHECKSUM) !== 0 && trailer.postApplyChecksum !== 0n) {
-      throw new LtxFormatError('post-apply checksum present in a checksum-free file');
-    }
-    if (isSnapshotHeader(header)) {
-      const last = header.commit === lock ? header.commit - 1 : header.commit;
-      if (prev !== last || seen.length !== (last >= lock ? last - 1 : last)) {
-        throw new LtxFormatError(`snapshot holds ${seen.length} pages, database has ${header.commit}`);
-      }
-    }
-    return trailer;
+  pages(): AsyncGenerator<LtxPage, LtxTrailer> {
+    const reader = new ByteReader(single(this.buf.subarray(HEADER_SIZE)), HEADER_SIZE);
+    return decodeBody(this.header, this.buf.subarray(0, HEADER_SIZE), reader);
   }
 
   /** Decodes everything and checks it; throws LtxFormatError on any defect. */
-  async verify(): Promise<LtxTrailer> {
-    const it = this.pages();
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return r.value;
+  verify(): Promise<LtxTrailer> {
+    return drain(this.pages());
+  }
+}
+
+/** An LTX file read as a stream of chunks (a download, a file read), decoded as it arrives. */
+export class LtxStream {
+  private constructor(
+    readonly header: LtxHeader,
+    private readonly headerBytes: Buffer,
+    private readonly reader: ByteReader,
+  ) {}
+
+  static async open(source: AsyncIterable<Buffer>): Promise<LtxStream> {
+    const reader = new ByteReader(source);
+    try {
+      const headerBytes = Buffer.from(await reader.read(HEADER_SIZE, 'header'));
+      return new LtxStream(decodeHeader(headerBytes), headerBytes, reader);
+    } catch (err) {
+      await reader.cancel();
+      throw err;
     }
   }
+
+  /** As LtxFile.pages(); can be called once. */
+  pages(): AsyncGenerator<LtxPage, LtxTrailer> {
+    return decodeBody(this.header, this.headerBytes, this.reader);
+  }
+
+  verify(): Promise<LtxTrailer> {
+    return drain(this.pages());
+  }
+
+  /** Stops reading the source early, releasing what it holds (a remote file handle). */
+  close(): Promise<void> {
+    return this.reader.cancel();
+  }
+}
+
+async function* single(buf: Buffer): AsyncGenerator<Buffer> {
+  yield buf;
+}
+
+async function drain(it: AsyncGenerator<LtxPage, LtxTrailer>): Promise<LtxTrailer> {
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return r.value;
+  }
+}
+
+async function* decodeBody(header: LtxHeader, headerBytes: Buffer, r: ByteReader): AsyncGenerator<LtxPage, LtxTrailer> {
+  const crc = await createCrc64();
+  crc.update(headerBytes);
+  const lock = lockPgno(header.pageSize);
+  // The largest LZ4 block a page can compress to (LZ4's compressBound); a larger size field is
+  // corrupt, and is refused before it makes the reader buffer the rest of the stream.
+  const maxBlock = header.pageSize + Math.floor(header.pageSize / 255) + 16;
+  // pgno, offset and size of every page, for the page index check.
+  const seen: number[] = [];
+  let prev = 0;
+  for (;;) {
+    const start = r.position;
+    const pageHead = await r.read(PAGE_HEADER_SIZE, 'page header');
+    crc.update(pageHead);
+    const pgno = pageHead.readUInt32BE(0);
+    const flags = pageHead.readUInt16BE(4);
+    if (pgno === 0 && flags === 0) break;
+    if (pgno === 0) throw new LtxFormatError('page number 0');
+    if ((flags & ~PAGE_FLAG_SIZE) !== 0) throw new LtxFormatError(`invalid page flags 0x${flags.toString(16)}`);
+    if ((flags & PAGE_FLAG_SIZE) === 0) throw new LtxFormatError('legacy LZ4-frame pages are not supported');
+    if (pgno <= prev) throw new LtxFormatError(`pages out of order: ${prev} then ${pgno}`);
+    if (pgno === lock) throw new LtxFormatError(`lock page ${pgno} stored`);
+    if (pgno > header.commit) throw new LtxFormatError(`page ${pgno} beyond commit size ${header.commit}`);
+    const sizeField = await r.read(4, 'page size field');
+    crc.update(sizeField);
+    const blockSize = sizeField.readUInt32BE(0);
+    if (blockSize > maxBlock) throw new LtxFormatError(`page ${pgno}: block size ${blockSize} is more than a ${header.pageSize}-byte page compresses to`);
+    const block = await r.read(blockSize, `page ${pgno} data`);
+    let data: Buffer;
+    try {
+      data = decompressBlock(block, header.pageSize);
+    } catch (err) {
+      throw new LtxFormatError(`page ${pgno}: corrupt LZ4 block (${(err as Error).message})`);
+    }
+    crc.update(data);
+    seen.push(pgno, start, r.position - start);
+    prev = pgno;
+    yield { pgno, data };
+  }
+
+  // Page index, then its size, then the trailer: all that is left.
+  const tail = await r.rest();
+  if (tail.length < TRAILER_SIZE + 8) throw new LtxFormatError('truncated file: page index and trailer runs past the end');
+  const trailerStart = tail.length - TRAILER_SIZE;
+  const indexSizeAt = trailerStart - 8;
+  const indexSize = Number(tail.readBigUInt64BE(indexSizeAt));
+  if (indexSizeAt - indexSize !== 0) throw new LtxFormatError('page index size does not match its position');
+  crc.update(tail.subarray(0, trailerStart + 8));
+  let at = 0;
+  for (let i = 0; i < seen.length; i += 3) {
+    const a = indexVarint(tail, at);
+    const b = indexVarint(tail, a.next);
+    const c = indexVarint(tail, b.next);
+    if (a.value !== seen[i] || b.value !== seen[i + 1] || c.value !== seen[i + 2]) {
+      throw new LtxFormatError(`page index entry for page ${seen[i]} does not match the page`);
+    }
+    at = c.next;
+  }
+  const end = indexVarint(tail, at);
+  if (end.value !== 0 || end.next !== indexSizeAt) throw new LtxFormatError('page index has extra entries');
+
+  const trailer: LtxTrailer = {
+    postApplyChecksum: tail.readBigUInt64BE(trailerStart),
+    fileChecksum: tail.readBigUInt64BE(trailerStart + 8),
+  };
+  if ((CHECKSUM_FLAG | crc.digest()) !== trailer.fileChecksum) {
+    throw new LtxFormatError('file checksum mismatch');
+  }
+  if ((header.flags & HEADER_FLAG_NO_CHECKSUM) !== 0 && trailer.postApplyChecksum !== 0n) {
+    throw new LtxFormatError('post-apply checksum present in a checksum-free file');
+  }
+  if (isSnapshotHeader(header)) {
+    const pages = seen.length / 3;
+    const last = header.commit === lock ? header.commit - 1 : header.commit;
+    if (prev !== last || pages !== (last >= lock ? last - 1 : last)) {
+      throw new LtxFormatError(`snapshot holds ${pages} pages, database has ${header.commit}`);
+    }
+  }
+  return trailer;
 }
 
 /** A corrupt varint is a corrupt file: report it as LtxFormatError like every other defect. */
@@ -144,8 +190,4 @@ function indexVarint(buf: Buffer, at: number): { value: number; next: number } {
   } catch (err) {
     throw new LtxFormatError(`page index: ${(err as Error).message}`);
   }
-}
-
-function need(buf: Buffer, pos: number, n: number, what: string): void {
-  if (pos + n > buf.length) throw new LtxFormatError(`truncated file: ${what} runs past the end`);
 }

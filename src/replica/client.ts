@@ -30,6 +30,11 @@ export interface ReplicaClient {
    */
   writeLtxFile(info: LtxFileInfo, localPath: string, opts?: { exclusive?: boolean }): Promise<void>;
   readLtxFile(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): Promise<Buffer>;
+  /**
+   * The file's bytes in order, as chunks, so a large file never has to be held whole. Stopping the
+   * iteration early releases what it opened.
+   */
+  streamLtxFile(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): AsyncIterable<Buffer>;
   deleteLtxFiles(infos: LtxFileInfo[]): Promise<void>;
   close(): Promise<void>;
 }

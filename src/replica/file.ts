@@ -7,6 +7,8 @@ import { formatLtxFilename, parseLtxFilename } from '../ltx/format.js';
 import { fsyncDir } from '../replication/staging.js';
 import { describeFile, ReplicaConflictError, ReplicaError, type LtxFileInfo, type ReplicaClient } from './client.js';
 
+const STREAM_CHUNK = 1024 * 1024;
+
 export class FileReplicaClient implements ReplicaClient {
   readonly type = 'file';
 
@@ -86,6 +88,31 @@ export class FileReplicaClient implements ReplicaClient {
       return await fsp.readFile(this.filePath(info));
     } catch (err) {
       throw this.fail(`read ${describeFile(info)}`, err);
+    }
+  }
+
+  async *streamLtxFile(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): AsyncGenerator<Buffer> {
+    const what = `read ${describeFile(info)}`;
+    let fh;
+    try {
+      fh = await fsp.open(this.filePath(info), 'r');
+    } catch (err) {
+      throw this.fail(what, err);
+    }
+    try {
+      for (;;) {
+        const buf = Buffer.allocUnsafe(STREAM_CHUNK);
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await fh.read(buf, 0, STREAM_CHUNK, null));
+        } catch (err) {
+          throw this.fail(what, err);
+        }
+        if (bytesRead === 0) return;
+        yield buf.subarray(0, bytesRead);
+      }
+    } finally {
+      await fh.close();
     }
   }
 

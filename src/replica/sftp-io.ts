@@ -213,13 +213,41 @@ export async function putFile(sftp: Sftp, handle: Buffer, remotePath: string, lo
 /** Reads `size` bytes of an open remote handle with parallel reads at offsets. */
 export async function getFile(sftp: Sftp, handle: Buffer, remotePath: string, size: number, opts: TransferOptions): Promise<Buffer> {
   const out = Buffer.alloc(size);
-  await inChunks(size, opts, async (start, len) => {
-    // A server may answer with less than asked; keep reading the rest of this chunk.
-    for (let pos = start; pos < start + len; ) {
-      const n = await sftp.read(handle, remotePath, out, pos, start + len - pos, pos);
-      if (n === 0) throw new SftpRequestError('read', remotePath, SFTP_STATUS.EOF, `file ended at ${pos} bytes, expected ${size}`);
-      pos += n;
-    }
-  });
+  await inChunks(size, opts, (start, len) => readRange(sftp, handle, remotePath, out, start, start, len, size));
   return out;
+}
+
+/**
+ * Yields bytes `from`..`size` of an open remote handle in order, with up to `concurrency` reads
+ * in flight ahead of the consumer: memory stays at a few chunks whatever the file's size.
+ */
+export async function* streamFile(sftp: Sftp, handle: Buffer, remotePath: string, from: number, size: number, opts: TransferOptions): AsyncGenerator<Buffer> {
+  const pending: Promise<Buffer>[] = [];
+  let next = from;
+  const issue = (): void => {
+    while (pending.length < opts.concurrency && next < size) {
+      const pos = next;
+      const len = Math.min(opts.chunkSize, size - pos);
+      next += len;
+      const buf = Buffer.allocUnsafe(len);
+      const p = readRange(sftp, handle, remotePath, buf, 0, pos, len, size).then(() => buf);
+      p.catch(() => undefined); // surfaces when its turn comes
+      pending.push(p);
+    }
+  };
+  issue();
+  while (pending.length > 0) {
+    const buf = await pending.shift()!;
+    issue();
+    yield buf;
+  }
+}
+
+/** Fills `out[at..at+len]` from the remote file at `pos`; a server may answer with less than asked. */
+async function readRange(sftp: Sftp, handle: Buffer, remotePath: string, out: Buffer, at: number, pos: number, len: number, size: number): Promise<void> {
+  for (let done = 0; done < len; ) {
+    const n = await sftp.read(handle, remotePath, out, at + done, len - done, pos + done);
+    if (n === 0) throw new SftpRequestError('read', remotePath, SFTP_STATUS.EOF, `file ended at ${pos + done} bytes, expected ${size}`);
+    done += n;
+  }
 }

@@ -18,7 +18,7 @@ import { describeFile, ReplicaConflictError, ReplicaError, type LtxFileInfo, typ
 import { type HostKeyError, hostKeyPolicy, loadHostKeyCheck } from './host-key.js';
 import { fingerprint } from './known-hosts.js';
 import { loadCredentials, type SftpCredentials } from './sftp-auth.js';
-import { getFile, putFile, Sftp, SFTP_STATUS, SftpRequestError, sftpStatus, type TransferOptions } from './sftp-io.js';
+import { getFile, putFile, Sftp, SFTP_STATUS, SftpRequestError, sftpStatus, streamFile, type TransferOptions } from './sftp-io.js';
 
 export interface SftpReplicaOptions {
   logger?: Logger;
@@ -168,6 +168,46 @@ export class SftpReplicaClient implements ReplicaClient {
         await s.sftp.close(handle, file).catch(() => undefined);
       }
     });
+  }
+
+  /**
+   * Streams a file with reads pipelined ahead of the consumer. A connection lost midway is
+   * reopened once and the stream resumes at the byte it had reached.
+   */
+  async *streamLtxFile(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): AsyncGenerator<Buffer> {
+    const file = this.filePath(info);
+    const what = `read ${describeFile(info)}`;
+    let offset = 0;
+    let size = -1;
+    let retried = false;
+    for (;;) {
+      const suffix = retried ? ' (after reconnecting once; the connection was lost midway)' : '';
+      let s: Session;
+      try {
+        s = await this.session();
+      } catch (err) {
+        throw this.fail(what, err, suffix);
+      }
+      let handle: Buffer | null = null;
+      try {
+        handle = await s.sftp.open(file, 'r');
+        if (size < 0) size = (await s.sftp.fstat(handle, file)).size;
+        for await (const chunk of streamFile(s.sftp, handle, file, offset, size, this.transfer)) {
+          offset += chunk.length;
+          yield chunk;
+        }
+        return;
+      } catch (err) {
+        if (!retried && (await this.wasLost(s, err))) {
+          retried = true;
+          this.log?.info({ event: 'sftp_retry', op: what, offset }, 'connection lost during a download; resuming on a new connection');
+          continue;
+        }
+        throw this.fail(what, err, suffix);
+      } finally {
+        if (handle && !s.lost) await s.sftp.close(handle, file).catch(() => undefined);
+      }
+    }
   }
 
   async deleteLtxFiles(infos: LtxFileInfo[]): Promise<void> {

@@ -3,7 +3,7 @@
 import Database from 'better-sqlite3';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { LtxFile } from '../ltx/decoder.js';
+import { LtxFile, LtxStream } from '../ltx/decoder.js';
 import { LtxFormatError } from '../ltx/format.js';
 import { describeFile, type LtxFileInfo, type ReplicaClient } from '../replica/client.js';
 import { fsyncDir } from '../replication/staging.js';
@@ -21,15 +21,27 @@ export class RestoreError extends Error {
 }
 
 const DOWNLOAD_CONCURRENCY = 4;
-/** Files downloaded ahead of the one being applied, in bytes (the current file always is). */
+/**
+ * Files up to this size are downloaded whole, several ahead of the one being applied (many small
+ * files are bound by round trips); larger ones are decoded as they stream in, so memory stays
+ * bounded whatever the database's size.
+ */
+const WHOLE_FILE_MAX = 16 * 1024 * 1024;
+/** Bytes of whole files downloaded ahead of the one being applied. */
 const PREFETCH_BYTES = 64 * 1024 * 1024;
 const WRITE_RUN_PAGES = 256;
+
+export interface ApplyOptions {
+  /** Files larger than this are streamed instead of downloaded whole (default 16 MiB). */
+  wholeFileMax?: number;
+}
 
 export async function applyPlan(
   client: ReplicaClient,
   plan: readonly LtxFileInfo[],
   outputPath: string,
   integrity: IntegrityCheck,
+  opts: ApplyOptions = {},
 ): Promise<ApplyResult> {
   const tmp = `${outputPath}.tmp`;
   await removeDbFiles(tmp);
@@ -37,16 +49,22 @@ export async function applyPlan(
   let pageSize = 0;
   let commit = 0;
   try {
-    // Downloads run ahead of the apply, in order, up to a few files and a bounded number of bytes.
+    // Small files download ahead of the apply, in order, up to a few files and a bounded number of
+    // bytes; large ones stream when their turn comes.
+    const wholeMax = opts.wholeFileMax ?? WHOLE_FILE_MAX;
+    const whole = (f: LtxFileInfo): boolean => f.size <= wholeMax;
     const downloads = plan.map(() => null as Promise<Buffer> | null);
     let next = 0;
     const fetchAhead = (current: number): void => {
-      let ahead = plan.slice(current, next).reduce((n, f) => n + f.size, 0);
-      while (next < plan.length && next - current < DOWNLOAD_CONCURRENCY && (next === current || ahead + plan[next]!.size <= PREFETCH_BYTES)) {
-        const p = client.readLtxFile(plan[next]!);
-        p.catch(() => undefined); // a failure surfaces when its turn comes, not as an unhandled rejection
-        downloads[next] = p;
-        ahead += plan[next]!.size;
+      let ahead = plan.slice(current, next).reduce((n, f) => n + (whole(f) ? f.size : 0), 0);
+      while (next < plan.length && next - current < DOWNLOAD_CONCURRENCY && (next === current || ahead + plan[next]!.size <= PREFETCH_BYTES || !whole(plan[next]!))) {
+        const f = plan[next]!;
+        if (whole(f)) {
+          const p = client.readLtxFile(f);
+          p.catch(() => undefined); // a failure surfaces when its turn comes, not as an unhandled rejection
+          downloads[next] = p;
+          ahead += f.size;
+        }
         next++;
       }
     };
@@ -54,12 +72,19 @@ export async function applyPlan(
     for (let i = 0; i < plan.length; i++) {
       const info = plan[i]!;
       fetchAhead(i);
-      const buf = await downloads[i]!;
+      const download = downloads[i];
       downloads[i] = null;
-      fetchAhead(i + 1);
       const where = `${client.location}/${describeFile(info)}`;
+      let stream: LtxStream | null = null;
       try {
-        const file = LtxFile.open(buf);
+        let file: LtxFile | LtxStream;
+        if (download) {
+          file = LtxFile.open(await download);
+        } else {
+          stream = await LtxStream.open(client.streamLtxFile(info));
+          file = stream;
+        }
+        fetchAhead(i + 1);
         const h = file.header;
         if (h.minTXID !== info.minTXID || h.maxTXID !== info.maxTXID) {
           throw new LtxFormatError(`header says TXIDs ${h.minTXID}-${h.maxTXID}, name says ${info.minTXID}-${info.maxTXID}`);
@@ -85,6 +110,8 @@ export async function applyPlan(
       } catch (err) {
         if (err instanceof LtxFormatError) throw new RestoreError(`corrupt replica file ${where}: ${err.message}`);
         throw err;
+      } finally {
+        await stream?.close();
       }
     }
     // Pages past the final size (a VACUUM shrink) go.

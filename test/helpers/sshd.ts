@@ -302,6 +302,19 @@ export class Sshd {
     };
   }
 
+  /** kill -9 of every connection's processes; the listener stays, so clients can reconnect at once. */
+  dropConnections(): void {
+    const root = this.proc?.pid;
+    if (root === undefined) return;
+    for (const p of descendants(root)) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+
   /**
    * SIGSTOPs only the leaves of sshd's tree, the processes running internal-sftp for each session.
    * The session processes above them still answer keepalives, so the connection looks alive while
