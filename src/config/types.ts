@@ -62,7 +62,9 @@ export const DEFAULTS = {
   monitorIntervalMs: 1000,
   checkpointIntervalMs: 60_000,
   busyTimeoutMs: 1000,
-  minCheckpointPageN: 1000,
+  // Below SQLite's default autocheckpoint (1000 pages), so walship's checkpoint (off the
+  // application's commit path) runs first and the application's commits do no copying.
+  minCheckpointPageN: 500,
   truncatePageN: 121_359,
   snapshotIntervalMs: 24 * 3_600_000,
   retentionMs: 24 * 3_600_000,

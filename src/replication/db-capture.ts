@@ -171,27 +171,30 @@ export class DatabaseCapture {
   }
 
   /**
-   * Captures, then checkpoints. PASSIVE needs no barrier (see Checkpointer); TRUNCATE captures
-   * under one and notices a commit that slipped in before the WAL was truncated.
+   * Captures, then checkpoints (see Checkpointer). Returns every capture made on the way: one
+   * before the checkpoint, and one of what was committed before the write barrier.
    */
-  async checkpoint(mode: CheckpointMode): Promise<{ checkpoint: CheckpointResult | null; captured: CaptureResult | null }> {
-    if (mode === 'PASSIVE') {
-      const captured = await this.capture({ snapshot: false });
-      if (!this.checkpointer) return { checkpoint: null, captured };
-      return { checkpoint: this.checkpointer.passive(), captured };
-    }
-    if (!(await this.ensureSameFile())) return { checkpoint: null, captured: null };
-    let captured: CaptureResult | null = null;
-    const checkpoint = await this.checkpointer!.truncate(async () => {
-      captured = await this.captureLocked({ snapshot: false });
+  async checkpoint(mode: CheckpointMode): Promise<{ checkpoint: CheckpointResult | null; captures: CaptureResult[] }> {
+    const captures: CaptureResult[] = [];
+    const captureLocked = async (): Promise<void> => {
+      const r = await this.captureLocked({ snapshot: false });
+      if (r) captures.push(r);
       this.trusted = true;
-    });
+    };
+    if (mode === 'PASSIVE') {
+      const first = await this.capture({ snapshot: false });
+      if (first) captures.push(first);
+      if (!this.checkpointer) return { checkpoint: null, captures };
+      return { checkpoint: await this.checkpointer.passive(captureLocked), captures };
+    }
+    if (!(await this.ensureSameFile())) return { checkpoint: null, captures };
+    const checkpoint = await this.checkpointer!.truncate(captureLocked);
     if (checkpoint?.writesRaced) {
       // A commit may have been checkpointed and truncated before it was read.
       this.trusted = false;
       this.log.warn({ db: this.dbPath, event: 'checkpoint_race' }, 'a commit raced the TRUNCATE checkpoint; next capture takes a snapshot if the WAL restarted');
     }
-    return { checkpoint, captured };
+    return { checkpoint, captures };
   }
 
   /**

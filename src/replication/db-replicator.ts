@@ -310,8 +310,8 @@ export class DbReplicator {
     else if (sinceMark >= this.opts.minCheckpointPageN) mode = 'PASSIVE';
     else if (sinceMark > 0 && Date.now() - this.lastCheckpointAt >= this.opts.checkpointIntervalMs) mode = 'PASSIVE';
     if (!mode) return;
-    const { checkpoint, captured } = await this.capture.checkpoint(mode);
-    this.afterCapture(captured);
+    const { checkpoint, captures } = await this.capture.checkpoint(mode);
+    for (const c of captures) this.afterCapture(c);
     if (!checkpoint) {
       this.log.debug({ db: this.dbPath, event: 'checkpoint_skipped' }, 'application held the write lock; checkpoint postponed');
       return;

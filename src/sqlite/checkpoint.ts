@@ -1,7 +1,7 @@
-// walship's own checkpoints, which never take frames away before they are captured. PASSIVE runs
-// while the pin is held: SQLite backfills no further than the oldest reader's snapshot, and never
-// restarts a WAL that a reader still uses, so the application writes on undisturbed. TRUNCATE
-// captures everything under a short write barrier first. RESTART is never used.
+// walship's own checkpoints, which never take frames away before they are captured. PASSIVE does
+// its copying while the pin is held (SQLite backfills no further than the oldest reader's
+// snapshot), so the application writes on meanwhile; only the last few frames are copied under a
+// short write barrier. TRUNCATE captures everything under the barrier first. RESTART is never used.
 import type Database from 'better-sqlite3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openOwnConnection } from './open.js';
@@ -34,12 +34,32 @@ export class Checkpointer {
   }
 
   /**
-   * Copies frames into the database up to the pinned snapshot, which is never past what was
-   * captured (the pin starts before the WAL is read). No lock is taken that would stall a writer.
+   * PASSIVE in two steps. First the bulk of the copying, with the pin held and no lock that a
+   * writer waits on: SQLite copies no frame past the pinned snapshot, which is never past what was
+   * captured (the pin starts before the WAL is read). Then a short write barrier: `captureAll`
+   * takes what was committed meanwhile, the pins drop, the few remaining frames are copied, and the
+   * pin is taken again. Taken while every frame is in the database file, the new pin reads that
+   * file alone, so the application's next commit restarts the WAL instead of growing it (SQLite
+   * never restarts a WAL that a reader still uses, and a growing WAL makes the application's
+   * autocheckpoint run on every commit).
    */
-  passive(): CheckpointResult {
+  async passive(captureAll: () => Promise<void>): Promise<CheckpointResult> {
     if (!this.pin.holding) throw new Error('a PASSIVE checkpoint needs the pin held');
-    return { mode: 'PASSIVE', ...checkpoint(this.pin.idleConnection, 'PASSIVE'), writesRaced: false };
+    const bulk: CheckpointResult = { mode: 'PASSIVE', ...checkpoint(this.pin.idleConnection, 'PASSIVE'), writesRaced: false };
+    // Another checkpoint (the application's) is running, or the writer kept its lock: next time.
+    if (bulk.busy !== 0 || !(await this.acquireBarrier())) return bulk;
+    const idle = this.pin.idleConnection;
+    try {
+      await captureAll();
+      this.pin.releaseAll();
+      try {
+        return { mode: 'PASSIVE', ...checkpoint(idle, 'PASSIVE'), writesRaced: false };
+      } finally {
+        this.pin.pin();
+      }
+    } finally {
+      this.barrier.exec('ROLLBACK');
+    }
   }
 
   /**
