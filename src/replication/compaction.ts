@@ -1,10 +1,9 @@
 // Builds compacted files (levels 1-3) from staged files of the level below, so compaction never
 // downloads from a replica. A level compacts only what arrived since its last file: idle means no work.
-// Memory stays bounded: a run is cut at MAX_RUN_BYTES, and a single file larger than that is copied
-// as it is (a one-file compaction holds exactly the same pages).
+// Memory stays bounded: a run's inputs are cut at MAX_RUN_BYTES (the output streams to disk), and a
+// single file larger than that is copied as it is (a one-file compaction holds exactly the same pages).
 import { createReadStream } from 'node:fs';
-import { compactLtx } from '../ltx/compactor.js';
-import { peekLtxHeader } from '../ltx/decoder.js';
+import { compactedHeader, compactLtxChunks } from '../ltx/compactor.js';
 import type { LtxFileInfo } from '../replica/client.js';
 import type { Staging } from './staging.js';
 
@@ -43,12 +42,7 @@ async function compactNextRun(staging: Staging, level: number, maxRunBytes: numb
     return staging.write(level, first.minTXID, first.maxTXID, copyChunks(path), first.createdAt.getTime());
   }
   const inputs = await Promise.all(run.map((f) => staging.read(f.level, f.minTXID, f.maxTXID)));
-  const out = await compactLtx(inputs);
-  return staging.write(level, first.minTXID, last.maxTXID, single([out]), peekLtxHeader(out).timestamp);
-}
-
-async function* single(chunks: Buffer[]): AsyncGenerator<Buffer[]> {
-  yield chunks;
+  return staging.write(level, first.minTXID, last.maxTXID, compactLtxChunks(inputs), compactedHeader(inputs).timestamp);
 }
 
 async function* copyChunks(path: string): AsyncGenerator<Buffer[]> {

@@ -179,3 +179,30 @@ describe('compactLtx', () => {
     await expect(compactLtx([a, b])).rejects.toThrow('file checksum mismatch');
   });
 });
+
+describe('compactLtx over many files', () => {
+  it('keeps the newest copy of every page across 200 files with overlapping pages, dropping pages past the final size', async () => {
+    let x = 12345;
+    const rand = (n: number): number => {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      return x % n;
+    };
+    const specs: Spec[] = [];
+    const expected = new Map<number, number>();
+    // From TXID 2: a file starting at TXID 1 is a snapshot, which must hold every page.
+    for (let txid = 2; txid <= 201; txid++) {
+      const set = new Set<number>();
+      for (let k = 0, n = 1 + rand(12); k < n; k++) set.add(1 + rand(300));
+      const commit = txid === 201 ? 250 : 300;
+      const pages = [...set].filter((p) => p <= commit).sort((a, b) => a - b);
+      specs.push({ minTXID: txid, maxTXID: txid, commit, pages });
+      for (const p of pages) expected.set(p, txid);
+    }
+    for (const p of [...expected.keys()]) if (p > 250) expected.delete(p);
+    const out = await read(await compactLtx(await Promise.all(specs.map(file))));
+    expect(out.header.minTXID).toBe(2);
+    expect(out.header.maxTXID).toBe(201);
+    expect(out.header.commit).toBe(250);
+    expect([...out.pages.entries()].sort((a, b) => a[0] - b[0])).toEqual([...expected.entries()].sort((a, b) => a[0] - b[0]));
+  });
+});
