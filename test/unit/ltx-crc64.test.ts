@@ -64,3 +64,20 @@ describe('CRC-64/ISO', () => {
     expect(await crcOf(data)).not.toBe(0xb90956c775a41001n);
   });
 });
+
+describe('CRC-64/ISO hashers used side by side', () => {
+  it('interleaved updates, digests and resets give each hasher its own checksum', async () => {
+    const data = Array.from({ length: 5 }, (_, i) => Buffer.from(Array.from({ length: 300 + i * 17 }, (_, k) => (k * 7 + i * 13) & 0xff)));
+    const hashers = await Promise.all(data.map(() => createCrc64()));
+    // Round-robin, a slice at a time, so every update follows another hasher's.
+    for (let off = 0; off < 400; off += 50) hashers.forEach((h, i) => h.update(data[i]!.subarray(off, off + 50)));
+    expect(hashers[2]!.digest()).toBe(referenceCrc64Iso(data[2]!));
+    hashers[2]!.reset();
+    hashers[2]!.update(data[0]!);
+    hashers.forEach((h, i) => {
+      if (i !== 2) h.update(Buffer.from('tail'));
+    });
+    expect(hashers[2]!.digest()).toBe(referenceCrc64Iso(data[0]!));
+    for (const i of [0, 1, 3, 4]) expect(hashers[i]!.digest()).toBe(referenceCrc64Iso(Buffer.concat([data[i]!, Buffer.from('tail')])));
+  });
+});
