@@ -29,7 +29,10 @@ export interface SftpReplicaOptions {
   readyTimeoutMs?: number;
   /** Reads or writes in flight per transferred file. */
   transferConcurrency?: number;
+  /** Bytes per write request. */
   chunkSize?: number;
+  /** Bytes per read request: larger reads measured 2-3x faster downloads through ssh2 than 32 KiB. */
+  readChunkSize?: number;
   reconnectBaseMs?: number;
   reconnectMaxMs?: number;
   /** How long close() waits for operations in flight before ending the connection anyway. */
@@ -68,6 +71,7 @@ export class SftpReplicaClient implements ReplicaClient {
   private readonly root: string;
   private readonly log: Logger | undefined;
   private readonly transfer: TransferOptions;
+  private readonly download: TransferOptions;
   private readonly backoff: Backoff;
   private readonly secrets: string[];
   private current: Session | null = null;
@@ -89,6 +93,7 @@ export class SftpReplicaClient implements ReplicaClient {
     this.location = `sftp://${encodeURIComponent(settings.user)}@${host}:${settings.port}${this.root.startsWith('/') ? '' : '/'}${this.root}`;
     this.log = opts.logger?.child({ replica: this.location });
     this.transfer = { chunkSize: opts.chunkSize ?? 32 * 1024, concurrency: opts.transferConcurrency ?? 16 };
+    this.download = { chunkSize: opts.readChunkSize ?? 128 * 1024, concurrency: opts.transferConcurrency ?? 16 };
     this.backoff = new Backoff(opts.reconnectBaseMs ?? 250, opts.reconnectMaxMs ?? 5_000);
     this.secrets = [settings.password, settings.keyPassphrase].filter((s): s is string => !!s);
     try {
@@ -163,7 +168,7 @@ export class SftpReplicaClient implements ReplicaClient {
       const handle = await s.sftp.open(file, 'r');
       try {
         const { size } = await s.sftp.fstat(handle, file);
-        return await getFile(s.sftp, handle, file, size, this.transfer);
+        return await getFile(s.sftp, handle, file, size, this.download);
       } finally {
         await s.sftp.close(handle, file).catch(() => undefined);
       }
@@ -192,7 +197,7 @@ export class SftpReplicaClient implements ReplicaClient {
       try {
         handle = await s.sftp.open(file, 'r');
         if (size < 0) size = (await s.sftp.fstat(handle, file)).size;
-        for await (const chunk of streamFile(s.sftp, handle, file, offset, size, this.transfer)) {
+        for await (const chunk of streamFile(s.sftp, handle, file, offset, size, this.download)) {
           offset += chunk.length;
           yield chunk;
         }
@@ -388,7 +393,7 @@ export class SftpReplicaClient implements ReplicaClient {
     let theirs: Buffer;
     try {
       const { size } = await s.sftp.fstat(handle, final);
-      theirs = await getFile(s.sftp, handle, final, size, this.transfer);
+      theirs = await getFile(s.sftp, handle, final, size, this.download);
     } finally {
       await s.sftp.close(handle, final).catch(() => undefined);
     }

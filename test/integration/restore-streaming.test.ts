@@ -57,7 +57,10 @@ describe('streamed restore', () => {
   it('builds the same database as whole-file downloads (file replica)', async () => {
     work = makeWorkdir();
     const walship = startWalship(['replicate', '-config', work.config]);
-    await runWriter('python', { db: work.db, from: 1, to: 40, payload: 'mixed', autocheckpoint: 100, vacuumAt: 20 });
+    // A snapshot first, then the rest: the plan holds the snapshot and files after it.
+    await runWriter('python', { db: work.db, from: 1, to: 5, payload: 'mixed', autocheckpoint: 100 });
+    await walship.waitForEvent('snapshot');
+    await runWriter('python', { db: work.db, from: 6, to: 40, payload: 'mixed', autocheckpoint: 100, vacuumAt: 20 });
     expect(await walship.stop()).toBe(0);
 
     const replica = new FileReplicaClient(work.replica);
@@ -104,7 +107,7 @@ describe('streamed restore', () => {
     const root = path.join(dir, 'remote');
     const { logger, lines } = captureLogger();
     // Small requests, few in flight: the download takes long enough to be cut in the middle.
-    const client = new SftpReplicaClient(sshd.settings(), root, { logger, transferConcurrency: 2, chunkSize: 16 * 1024, reconnectBaseMs: 50 });
+    const client = new SftpReplicaClient(sshd.settings(), root, { logger, transferConcurrency: 2, readChunkSize: 16 * 1024, reconnectBaseMs: 50 });
     try {
       const big = await ltxFixture(dir, 9, 1, 50, 12 * 1024 * 1024);
       await client.writeLtxFile(big.info, big.localPath);
