@@ -7,7 +7,7 @@ import { compactedHeader, compactLtxChunks } from '../ltx/compactor.js';
 import type { LtxFileInfo } from '../replica/client.js';
 import type { Staging } from './staging.js';
 
-const MAX_RUN_BYTES = 64 * 1024 * 1024;
+const MAX_RUN_BYTES = 32 * 1024 * 1024;
 /** Runs per call, so one call cannot go on indefinitely; the next interval continues. */
 const MAX_RUNS_PER_CALL = 64;
 
@@ -41,7 +41,18 @@ async function compactNextRun(staging: Staging, level: number, maxRunBytes: numb
     const path = staging.filePath(first.level, first.minTXID, first.maxTXID);
     return staging.write(level, first.minTXID, first.maxTXID, copyChunks(path), first.createdAt.getTime());
   }
-  const inputs = await Promise.all(run.map((f) => staging.read(f.level, f.minTXID, f.maxTXID)));
+  // Two reads at a time: thousands at once would queue in libuv's thread pool ahead of capture's
+  // own file operations, and stall it for the whole run.
+  const inputs: Buffer[] = new Array<Buffer>(run.length);
+  let nextInput = 0;
+  const reader = async (): Promise<void> => {
+    while (nextInput < run.length) {
+      const i = nextInput++;
+      const f = run[i]!;
+      inputs[i] = await staging.read(f.level, f.minTXID, f.maxTXID);
+    }
+  };
+  await Promise.all([reader(), reader()]);
   return staging.write(level, first.minTXID, last.maxTXID, compactLtxChunks(inputs), compactedHeader(inputs).timestamp);
 }
 
