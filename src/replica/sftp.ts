@@ -187,12 +187,7 @@ export class SftpReplicaClient implements ReplicaClient {
     let retried = false;
     for (;;) {
       const suffix = retried ? ' (after reconnecting once; the connection was lost midway)' : '';
-      let s: Session;
-      try {
-        s = await this.session();
-      } catch (err) {
-        throw this.fail(what, err, suffix);
-      }
+      const s = await this.sessionFor(what, suffix);
       let handle: Buffer | null = null;
       try {
         handle = await s.sftp.open(file, 'r');
@@ -286,12 +281,7 @@ export class SftpReplicaClient implements ReplicaClient {
       let retried = false;
       for (;;) {
         const suffix = retried ? ' (on the second attempt; the connection was lost during the first)' : '';
-        let s: Session;
-        try {
-          s = await this.session();
-        } catch (err) {
-          throw this.fail(what, err, suffix);
-        }
+        const s = await this.sessionFor(what, suffix);
         try {
           return await op(s);
         } catch (err) {
@@ -437,6 +427,15 @@ export class SftpReplicaClient implements ReplicaClient {
   }
 
   // --- connection -------------------------------------------------------------------------------
+
+  /** The shared session, or a ReplicaError naming the operation that needed it. */
+  private async sessionFor(what: string, suffix: string): Promise<Session> {
+    try {
+      return await this.session();
+    } catch (err) {
+      throw this.fail(what, err, suffix);
+    }
+  }
 
   private session(): Promise<Session> {
     if (this.current && !this.current.lost) return Promise.resolve(this.current);

@@ -1,7 +1,8 @@
 // Properties of each image on its own: users, read-only roots, the walship HEALTHCHECK script,
 // the keygen one-shot, and the SFTP server's lock-down (key only, SFTP only, chrooted, host key
 // kept on its volume).
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import {
@@ -14,6 +15,7 @@ import {
   makeKeys,
   parseJsonLines,
   removeQuietly,
+  repoRoot,
   uniqueName,
   waitFor,
   writeHostFile,
@@ -52,7 +54,11 @@ describe('the images', () => {
       expect(id.stdout).toMatch(/^uid=10001\b.*gid=10001\b/);
       const inspect = JSON.parse((await docker(['image', 'inspect', IMAGES.walship])).stdout)[0];
       expect(inspect.Config.User).toBe('10001:10001');
-      expect(inspect.Config.Entrypoint).toEqual(['node', '/app/dist/cli/main.js']);
+      // The same node flags as the bin's shebang, so the image runs walship as the bin does.
+      const shebang = readFileSync(path.join(repoRoot, 'src', 'cli', 'main.ts'), 'utf8').split('\n', 1)[0]!;
+      const flags = /^#!\/usr\/bin\/env -S node((?: -\S+)*)$/.exec(shebang)?.[1]?.trim().split(' ') ?? [];
+      expect(flags.length).toBeGreaterThan(0);
+      expect(inspect.Config.Entrypoint).toEqual(['node', ...flags, '/app/dist/cli/main.js']);
       expect(inspect.Config.Healthcheck.Test).toEqual(['CMD', 'node', '/app/healthcheck.mjs']);
     });
 

@@ -4,25 +4,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LtxFile, LtxStream } from '../../src/ltx/decoder.js';
 import { LtxEncoder } from '../../src/ltx/encoder.js';
-import { HEADER_FLAG_NO_CHECKSUM, LtxFormatError } from '../../src/ltx/format.js';
+import { LtxFormatError, ltxHeader } from '../../src/ltx/format.js';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/ltx/${name}`, import.meta.url));
 
 async function encoded(pages: number, pageSize = 512): Promise<Buffer> {
-  const enc = await LtxEncoder.create({
-    flags: HEADER_FLAG_NO_CHECKSUM,
-    pageSize,
-    commit: pages,
-    minTXID: 1,
-    maxTXID: 1,
-    timestamp: 1700000000000,
-    preApplyChecksum: 0n,
-    walOffset: 0,
-    walSize: 0,
-    walSalt1: 0,
-    walSalt2: 0,
-    nodeID: 0n,
-  });
+  const enc = await LtxEncoder.create(ltxHeader({ pageSize, commit: pages, minTXID: 1, maxTXID: 1, timestamp: 1700000000000 }));
   const parts = [enc.begin()];
   for (let pgno = 1; pgno <= pages; pgno++) {
     const data = Buffer.alloc(pageSize);
