@@ -68,6 +68,23 @@ function descendants(root: number): number[] {
   return out;
 }
 
+/** Sends a signal to each process; one already gone is skipped. */
+function signalAll(pids: number[], signal: NodeJS.Signals): void {
+  for (const p of pids) {
+    try {
+      process.kill(p, signal);
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+/** SIGSTOPs the processes and returns the function that lets them run again. */
+function stopUntilResumed(pids: number[]): () => void {
+  for (const p of pids) process.kill(p, 'SIGSTOP');
+  return () => signalAll(pids, 'SIGCONT');
+}
+
 function parentOf(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -289,30 +306,13 @@ export class Sshd {
   pause(): () => void {
     const root = this.proc?.pid;
     if (root === undefined) return () => undefined;
-    const tree = [root, ...descendants(root)];
-    for (const p of tree) process.kill(p, 'SIGSTOP');
-    return () => {
-      for (const p of tree) {
-        try {
-          process.kill(p, 'SIGCONT');
-        } catch {
-          // gone meanwhile
-        }
-      }
-    };
+    return stopUntilResumed([root, ...descendants(root)]);
   }
 
   /** kill -9 of every connection's processes; the listener stays, so clients can reconnect at once. */
   dropConnections(): void {
     const root = this.proc?.pid;
-    if (root === undefined) return;
-    for (const p of descendants(root)) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-    }
+    if (root !== undefined) signalAll(descendants(root), 'SIGKILL');
   }
 
   /**
@@ -325,16 +325,7 @@ export class Sshd {
     if (root === undefined) return () => undefined;
     const tree = descendants(root);
     const leaves = tree.filter((p) => !tree.some((q) => parentOf(q) === p));
-    for (const p of leaves) process.kill(p, 'SIGSTOP');
-    return () => {
-      for (const p of leaves) {
-        try {
-          process.kill(p, 'SIGCONT');
-        } catch {
-          // gone meanwhile
-        }
-      }
-    };
+    return stopUntilResumed(leaves);
   }
 
   /** Starts sshd again on the same port with the same host key and authorized keys. */
