@@ -14,16 +14,11 @@ import {
   type LtxHeader,
 } from './format.js';
 import { compressBlock } from './lz4.js';
-import { appendUvarint } from './varint.js';
-
-interface IndexEntry {
-  pgno: number;
-  offset: number;
-  size: number;
-}
+import { writeUvarint } from './varint.js';
 
 export class LtxEncoder {
-  private readonly index: IndexEntry[] = [];
+  /** pgno, offset and size of each page, flat: a 1 GiB snapshot has 262,143 pages. */
+  private readonly index: number[] = [];
   private written = 0;
   private prevPgno = 0;
   private state: 'header' | 'pages' | 'closed' = 'header';
@@ -47,7 +42,7 @@ export class LtxEncoder {
   }
 
   get pageCount(): number {
-    return this.index.length;
+    return this.index.length / 3;
   }
 
   begin(): Buffer {
@@ -82,7 +77,7 @@ export class LtxEncoder {
     this.crc.update(data);
     this.written += block.length;
 
-    this.index.push({ pgno, offset, size: this.written - offset });
+    this.index.push(pgno, offset, this.written - offset);
     this.prevPgno = pgno;
     return [head, block];
   }
@@ -101,14 +96,12 @@ export class LtxEncoder {
     parts.push(endMarker);
 
     const indexStart = this.written;
-    const bytes: number[] = [];
-    for (const e of this.index) {
-      appendUvarint(bytes, e.pgno);
-      appendUvarint(bytes, e.offset);
-      appendUvarint(bytes, e.size);
-    }
-    appendUvarint(bytes, 0);
-    const index = Buffer.from(bytes);
+    // At most 10 bytes per varint: written straight into one buffer, no array of byte values.
+    const room = Buffer.allocUnsafe(10 * (this.index.length + 1));
+    let at = 0;
+    for (const v of this.index) at = writeUvarint(room, at, v);
+    at = writeUvarint(room, at, 0);
+    const index = room.subarray(0, at);
     this.hashAndCount(index);
     parts.push(index);
     const indexSize = Buffer.alloc(8);

@@ -9,6 +9,18 @@ export function appendUvarint(out: number[], value: number): void {
   out.push(v);
 }
 
+/** Writes `value` at `offset` (room for 10 bytes is the caller's) and returns the offset past it. */
+export function writeUvarint(buf: Buffer, offset: number, value: number): number {
+  let v = value;
+  let at = offset;
+  while (v >= 0x80) {
+    buf[at++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  buf[at++] = v;
+  return at;
+}
+
 /** Returns the value and the offset just past it, or throws on a truncated or oversized varint. */
 export function readUvarint(buf: Buffer, offset: number): { value: number; next: number } {
   let value = 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appendUvarint, readUvarint } from '../../src/ltx/varint.js';
+import { appendUvarint, readUvarint, writeUvarint } from '../../src/ltx/varint.js';
 
 function enc(v: number): number[] {
   const out: number[] = [];
@@ -48,5 +48,18 @@ describe('uvarint (Go encoding/binary.AppendUvarint)', () => {
     // 2^63 as Go encodes it.
     const b = Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]);
     expect(() => readUvarint(b, 0)).toThrow(/out of range/);
+  });
+});
+
+describe('writeUvarint', () => {
+  it('writes the same bytes as appendUvarint, back to back, and returns the offset past them', () => {
+    const values = [0, 1, 127, 128, 255, 300, 16383, 16384, 2 ** 31, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER];
+    const expected: number[] = [];
+    for (const v of values) appendUvarint(expected, v);
+    const buf = Buffer.alloc(10 * values.length);
+    let at = 0;
+    for (const v of values) at = writeUvarint(buf, at, v);
+    expect(at).toBe(expected.length);
+    expect([...buf.subarray(0, at)]).toEqual(expected);
   });
 });
