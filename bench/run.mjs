@@ -16,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { maxMarker, parseName, waitForMarker } from './lib/ltxscan.mjs';
 import { Sshd } from './lib/sshd.mjs';
 import { renderSvg } from './lib/svg.mjs';
-import { children, MB, now, percentile, round, runCmd, runWriter, sleep, summarize, waitFor } from './lib/util.mjs';
-import { freePort, Walship, writeConfig } from './lib/walship.mjs';
+import { children, freePort, MB, now, percentile, round, runCmd, runWriter, sleep, summarize, waitFor } from './lib/util.mjs';
+import { Walship, writeConfig } from './lib/walship.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(HERE);

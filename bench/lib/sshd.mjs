@@ -5,11 +5,10 @@
 // a restore opened for reading.
 import { execFile, spawn } from 'node:child_process';
 import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { children } from './util.mjs';
+import { children, freePort } from './util.mjs';
 
 const run = promisify(execFile);
 const SSHD = process.env.WALSHIP_SSHD || '/usr/sbin/sshd';
@@ -22,16 +21,6 @@ export async function generateKey(dir, name) {
   return { privateKeyPath: file, publicKey: (await fsp.readFile(`${file}.pub`, 'utf8')).trim() };
 }
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function descendants(root) {
   const children = new Map();

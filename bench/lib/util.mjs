@@ -1,6 +1,7 @@
 // Small helpers shared by the benchmark phases: timing, bounded waits, statistics, processes.
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 export const now = () => performance.timeOrigin + performance.now();
@@ -127,3 +128,15 @@ export async function dirUsage(dir) {
 }
 
 export const MB = 1024 * 1024;
+
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}

@@ -3,7 +3,6 @@
 // /proc/PID/status every 100 ms (VmRSS), and VmHWM (the kernel's peak-RSS mark) is read at stop.
 import { spawn } from 'node:child_process';
 import { promises as fsp, readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import os from 'node:os';
 import { children, memOf, now, waitFor } from './util.mjs';
@@ -13,16 +12,6 @@ const RSS_LIMIT_KB = Math.min(8 * 1024 * 1024, Math.floor(os.totalmem() / 1024 /
 
 const MAX_EVENTS = 500_000;
 
-export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Writes a walship config for one database and one replica.
