@@ -1,5 +1,6 @@
 // walship's own checkpoints: PASSIVE past min-checkpoint-page-count and TRUNCATE past
 // truncate-page-n, each after capturing everything, so nothing is lost.
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkRestored, dump } from '../helpers/oracle.js';
@@ -7,6 +8,12 @@ import { runWalship, runWriter, startWalship } from '../helpers/processes.js';
 import { makeWorkdir, type Workdir } from '../helpers/workdir.js';
 
 let work: Workdir | null = null;
+
+/** Adds per-database keys (one per line) to the workdir's config. */
+function setDbKeys(w: Workdir, keys: string): void {
+  const indented = keys.split('\n').map((k) => `    ${k}\n`).join('');
+  writeFileSync(w.config, readFileSync(w.config, 'utf8').replace(`  - path: ${w.db}\n`, `  - path: ${w.db}\n${indented}`));
+}
 afterEach(() => {
   work?.cleanup();
   work = null;
@@ -17,8 +24,7 @@ describe('walship checkpoints', () => {
     work = makeWorkdir();
     const { db, replica, config, dir } = work;
     // The writer never checkpoints itself: the WAL only shrinks through walship.
-    const { readFileSync, writeFileSync } = await import('node:fs');
-    writeFileSync(config, readFileSync(config, 'utf8').replace(`  - path: ${db}\n`, `  - path: ${db}\n    min-checkpoint-page-count: 20\n    truncate-page-n: 120\n`));
+    setDbKeys(work, 'min-checkpoint-page-count: 20\ntruncate-page-n: 120');
     const walship = startWalship(['replicate', '-config', config]);
     await walship.waitForEvent('started');
     await runWriter('python', { db, from: 1, to: 80, payload: 'mixed', autocheckpoint: 0, delayMs: 10 });
@@ -47,9 +53,8 @@ describe('walship PASSIVE checkpoints under a nonstop writer', () => {
   it('copy frames while the application keeps committing, and every commit is still shipped', async () => {
     work = makeWorkdir();
     const { db, replica, config, dir } = work;
-    const { readFileSync, writeFileSync } = await import('node:fs');
-    // A PASSIVE checkpoint after every capture, and no TRUNCATE: the pin alone guards the frames.
-    writeFileSync(config, readFileSync(config, 'utf8').replace(`  - path: ${db}\n`, `  - path: ${db}\n    min-checkpoint-page-count: 1\n    truncate-page-n: 1000000\n`));
+    // A PASSIVE checkpoint after every capture, and no TRUNCATE.
+    setDbKeys(work, 'min-checkpoint-page-count: 1\ntruncate-page-n: 1000000');
     const walship = startWalship(['replicate', '-config', config]);
     await walship.waitForEvent('started');
     await Promise.all([
