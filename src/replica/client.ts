@@ -36,7 +36,16 @@ export interface ReplicaClient {
    */
   streamLtxFile(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): AsyncIterable<Buffer>;
   deleteLtxFiles(infos: LtxFileInfo[]): Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Waits up to `graceMs` for operations in flight, then ends the connection, failing whatever is
+   * still running, so a stop is bounded however the server behaves. Later use reconnects.
+   */
+  close(graceMs?: number): Promise<void>;
+  /**
+   * Drops any reconnect backoff, so the next operation (or one waiting to reconnect) tries at once:
+   * at shutdown the wait would eat the time left to ship.
+   */
+  retryNow(): void;
 }
 
 export class ReplicaError extends Error {

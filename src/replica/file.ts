@@ -126,7 +126,9 @@ export class FileReplicaClient implements ReplicaClient {
     }
   }
 
-  async close(): Promise<void> {}
+  async close(_graceMs?: number): Promise<void> {}
+
+  retryNow(): void {}
 
   private fail(what: string, err: unknown): ReplicaError {
     const e = err as NodeJS.ErrnoException;

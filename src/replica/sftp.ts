@@ -78,6 +78,9 @@ export class SftpReplicaClient implements ReplicaClient {
   private connecting: Promise<Session> | null = null;
   private nextConnectAt = 0;
   private stop = new AbortController();
+  private closing = false;
+  /** Set while a connect waits out its backoff; aborting it skips the rest of the wait. */
+  private backoffSkip: AbortController | null = null;
   private readonly inflight = new Set<Promise<unknown>>();
   /** Temporary files a lost connection kept us from removing; removed after the next connect. */
   private readonly orphans = new Set<string>();
@@ -198,7 +201,7 @@ export class SftpReplicaClient implements ReplicaClient {
         }
         return;
       } catch (err) {
-        if (!retried && (await this.wasLost(s, err))) {
+        if (!retried && !this.closing && (await this.wasLost(s, err))) {
           retried = true;
           this.log?.info({ event: 'sftp_retry', op: what, offset }, 'connection lost during a download; resuming on a new connection');
           continue;
@@ -228,31 +231,39 @@ export class SftpReplicaClient implements ReplicaClient {
   }
 
   /**
-   * Waits (bounded) for operations in flight, removes leftover temporary files and ends the
-   * connection. A later operation would connect again.
+   * Waits up to `graceMs` for operations in flight, then ends the connection under whatever still
+   * runs (its requests fail at once). Removes leftover temporary files if the server answers, and
+   * ends the connection. A later operation connects again.
    */
-  async close(): Promise<void> {
-    // Operations waiting out a reconnect backoff give up now; transfers under way may finish.
-    this.stop.abort();
-    this.stop = new AbortController();
-    if (this.inflight.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.inflight]),
-        new Promise((resolve) => (timer = setTimeout(resolve, this.opts.closeTimeoutMs ?? 15_000))),
-      ]);
-      clearTimeout(timer);
+  async close(graceMs = this.opts.closeTimeoutMs ?? 15_000): Promise<void> {
+    const started = Date.now();
+    // No new connects and no retries from here; an operation waiting out a backoff tries at once.
+    this.closing = true;
+    this.retryNow();
+    try {
+      if (this.inflight.size > 0 && !(await settledWithin([...this.inflight], graceMs))) {
+        this.log?.warn({ event: 'sftp_close_cut', operations: this.inflight.size }, 'operations still running at close; ending the connection under them');
+        this.stop.abort();
+        const s = this.current;
+        if (s && !s.lost) s.conn.destroy();
+        await settledWithin([...this.inflight], 2_000);
+      }
+      await this.connecting?.catch(() => undefined);
+      let s = this.current;
+      this.current = null;
+      if ((!s || s.lost) && this.orphans.size > 0) {
+        // One short attempt to remove what an interrupted upload left; the server may well be gone.
+        const budget = Math.max(1_000, Math.min(5_000, graceMs - (Date.now() - started)));
+        s = await this.open(Math.min(budget, this.opts.readyTimeoutMs ?? 20_000), new AbortController().signal).catch(() => null);
+      }
+      if (!s || s.lost) return;
+      // A server that stopped answering must not hold the close up.
+      if (!(await settledWithin([this.sweepOrphans(s)], 5_000))) s.conn.destroy();
+      await this.end(s);
+    } finally {
+      this.closing = false;
+      this.stop = new AbortController();
     }
-    await this.connecting?.catch(() => undefined);
-    let s = this.current;
-    this.current = null;
-    if ((!s || s.lost) && this.orphans.size > 0) {
-      // One short attempt to remove what an interrupted upload left; the server may well be gone.
-      s = await this.open(Math.min(5_000, this.opts.readyTimeoutMs ?? 20_000)).catch(() => null);
-    }
-    if (!s || s.lost) return;
-    await this.sweepOrphans(s);
-    await this.end(s);
   }
 
   private end(s: Session): Promise<void> {
@@ -270,6 +281,11 @@ export class SftpReplicaClient implements ReplicaClient {
     });
   }
 
+  retryNow(): void {
+    this.nextConnectAt = 0;
+    this.backoffSkip?.abort();
+  }
+
   // --- operations -------------------------------------------------------------------------------
 
   /**
@@ -285,7 +301,7 @@ export class SftpReplicaClient implements ReplicaClient {
         try {
           return await op(s);
         } catch (err) {
-          if (!retried && (await this.wasLost(s, err))) {
+          if (!retried && !this.closing && (await this.wasLost(s, err))) {
             retried = true;
             this.log?.info({ event: 'sftp_retry', op: what }, 'connection lost during an operation; retrying once on a new connection');
             continue;
@@ -439,6 +455,7 @@ export class SftpReplicaClient implements ReplicaClient {
 
   private session(): Promise<Session> {
     if (this.current && !this.current.lost) return Promise.resolve(this.current);
+    if (this.closing) return Promise.reject(new ClosedError('client is closing'));
     this.connecting ??= this.connect().finally(() => {
       this.connecting = null;
     });
@@ -447,10 +464,18 @@ export class SftpReplicaClient implements ReplicaClient {
 
   private async connect(): Promise<Session> {
     const wait = this.nextConnectAt - Date.now();
-    if (wait > 0) await abortableDelay(wait, this.stop.signal);
+    const stop = this.stop.signal;
+    if (wait > 0) {
+      const skip = (this.backoffSkip = new AbortController());
+      try {
+        await abortableDelay(wait, stop, skip.signal);
+      } finally {
+        this.backoffSkip = null;
+      }
+    }
     let s: Session;
     try {
-      s = await this.open();
+      s = await this.open(this.opts.readyTimeoutMs ?? 20_000, stop);
     } catch (err) {
       this.nextConnectAt = Date.now() + this.backoff.next();
       throw err;
@@ -462,7 +487,8 @@ export class SftpReplicaClient implements ReplicaClient {
     return s;
   }
 
-  private async open(readyTimeoutMs = this.opts.readyTimeoutMs ?? 20_000): Promise<Session> {
+  /** Connects and starts the SFTP subsystem; `stop` aborting gives up at once. */
+  private async open(readyTimeoutMs: number, stop: AbortSignal): Promise<Session> {
     const { host, port, user } = this.settings;
     const home = homeDir();
     const policy = hostKeyPolicy(this.settings, home);
@@ -473,12 +499,19 @@ export class SftpReplicaClient implements ReplicaClient {
       let refused: HostKeyError | null = null;
       let hostKey = '';
       let settled = false;
+      const onStop = (): void => {
+        conn.destroy();
+        fail(new ClosedError('client closed while connecting'));
+      };
       const fail = (err: Error): void => {
+        stop.removeEventListener('abort', onStop);
         if (settled) return;
         settled = true;
         conn.end();
-        reject(refused ?? this.connectError(err, creds));
+        reject(err instanceof ClosedError ? err : (refused ?? this.connectError(err, creds)));
       };
+      if (stop.aborted) return onStop();
+      stop.addEventListener('abort', onStop, { once: true });
       // Stays attached for the connection's life, so a late error is never unhandled.
       conn.on('error', fail);
       conn.on('close', () => fail(new Error('connection closed before the SFTP session started')));
@@ -493,6 +526,7 @@ export class SftpReplicaClient implements ReplicaClient {
           if (err) return fail(err);
           if (settled) return void conn.end();
           settled = true;
+          stop.removeEventListener('abort', onStop);
           const loss = new AbortController();
           // Every request in flight listens for the loss; dozens at once are normal, not a leak.
           setMaxListeners(0, loss.signal);
@@ -610,21 +644,39 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** True if every promise settled within `ms`. */
+async function settledWithin(promises: Array<Promise<unknown>>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const done = await Promise.race([
+    Promise.allSettled(promises).then(() => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]);
+  clearTimeout(timer);
+  return done;
+}
+
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`; `skip` ends the wait early, `stop` fails it. */
+function abortableDelay(ms: number, stop: AbortSignal, skip?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new ClosedError('client closed'));
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
+    if (stop.aborted) return reject(new ClosedError('client closed'));
+    if (skip?.aborted) return resolve();
+    const finish = (): void => {
       clearTimeout(timer);
+      stop.removeEventListener('abort', onStop);
+      skip?.removeEventListener('abort', finish);
+      resolve();
+    };
+    const onStop = (): void => {
+      clearTimeout(timer);
+      skip?.removeEventListener('abort', finish);
       reject(new ClosedError('client closed while waiting to reconnect'));
     };
-    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(finish, ms);
+    stop.addEventListener('abort', onStop, { once: true });
+    skip?.addEventListener('abort', finish, { once: true });
   });
 }

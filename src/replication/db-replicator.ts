@@ -44,6 +44,8 @@ export interface DbReplicatorOptions {
 
 /** How long WAL events are gathered before a capture runs. */
 const COALESCE_MS = 3;
+/** How long closing a replica waits for operations still running after the shutdown deadline. */
+const CLOSE_GRACE_MS = 2_000;
 /**
  * Every pass moves the read pin forward. An application's own TRUNCATE or RESTART checkpoint waits
  * for readers, so this bounds how long such a checkpoint can wait on walship. A pass that finds
@@ -59,7 +61,8 @@ export class DbReplicator {
   private readonly wake = new Wakeup();
   private watcher: FSWatcher | null = null;
   private timers: NodeJS.Timeout[] = [];
-  private loops: Promise<void>[] = [];
+  private captureRun: Promise<void> | null = null;
+  private shipperRuns: Promise<void>[] = [];
   private snapshotWanted = false;
   private exclusive: Promise<unknown> = Promise.resolve();
   private maintenance: Promise<unknown> = Promise.resolve();
@@ -152,19 +155,23 @@ export class DbReplicator {
       const shipper = this.shippers[i]!;
       this.timers.push(setInterval(() => void shipper.enforceRetention({ retentionMs: r.retentionMs, l0RetentionMs: this.opts.l0RetentionMs }), r.retentionCheckIntervalMs));
     });
-    this.loops.push(this.captureLoop());
-    for (const s of this.shippers) this.loops.push(s.run(this.stop.signal));
+    this.captureRun = this.captureLoop();
+    this.shipperRuns = this.shippers.map((s) => s.run(this.stop.signal));
     this.wake.notify();
   }
 
   /** Stops watching, captures and ships everything committed, then closes. True if all was shipped. */
   async shutdown(): Promise<boolean> {
+    // The whole stop is bounded from here: SIGTERM may come from an orchestrator with a grace period.
+    const deadline = Date.now() + this.opts.shutdownSyncTimeoutMs;
     if (this.coalesce) clearTimeout(this.coalesce);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.watcher?.close();
     this.stop.abort();
-    await Promise.allSettled(this.loops);
+    // Capture is local and ends promptly; a shipper may be inside an upload, which drain waits for
+    // (up to the deadline) before its own pass.
+    await this.captureRun?.catch(() => undefined);
     try {
       // The checksum lets the next start skip a full capture if the database stays as it is now.
       const last = await this.runExclusive(() => this.captureAndHandle({ checksum: true }));
@@ -172,11 +179,12 @@ export class DbReplicator {
     } catch (err) {
       this.log.error({ db: this.dbPath, event: 'final_capture_failed', err: (err as Error).message }, 'final capture failed');
     }
-    const deadline = Date.now() + this.opts.shutdownSyncTimeoutMs;
     const results = await Promise.all(this.shippers.map((s) => s.drain(deadline)));
     await this.runMaintenance(() => this.pruneStaging()).catch(() => undefined);
     await this.capture.close();
-    await Promise.all(this.shippers.map((s) => s.client.close().catch(() => undefined)));
+    // Whatever still runs against a replica past the deadline is cut off.
+    await Promise.all(this.shippers.map((s) => s.client.close(CLOSE_GRACE_MS).catch(() => undefined)));
+    await Promise.allSettled(this.shipperRuns);
     this.lock?.release();
     const ok = results.every(Boolean);
     this.log.info({ db: this.dbPath, event: 'stopped', shipped: ok, txid: this.capture.position?.txid ?? 0 }, ok ? 'all committed transactions shipped' : 'stopped with unshipped files in staging');

@@ -157,15 +157,30 @@ export class ReplicaShipper {
     }
   }
 
-  /** Ships everything staged; used at shutdown. Retries until `deadline` (ms since epoch). */
+  /**
+   * Ships everything staged; used at shutdown. Retries until `deadline` (ms since epoch) and returns
+   * by then even if an upload hangs (closing the client afterwards cuts that upload off).
+   */
   async drain(deadline: number): Promise<boolean> {
+    // A replica that was down is tried at once: its reconnect backoff could outlast the deadline.
+    this.client.retryNow();
     for (;;) {
+      const pass = this.shipPending();
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), Math.max(0, deadline - Date.now()))));
       try {
-        const left = await this.shipPending();
+        const left = await Promise.race([pass, expired]);
         if (left === 0) return true;
+        if (left === 'expired') {
+          // It goes on failing or finishing in the background; its error is recorded there.
+          pass.catch((err: unknown) => this.recordError(err));
+          return false;
+        }
       } catch (err) {
         this.recordError(err);
         this.known = false;
+      } finally {
+        clearTimeout(timer);
       }
       if (Date.now() >= deadline) return false;
       await sleep(Math.min(this.backoff.next(), Math.max(0, deadline - Date.now())));

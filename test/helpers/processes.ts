@@ -130,9 +130,15 @@ export function startWalship(args: string[], env: NodeJS.ProcessEnv = {}): Walsh
       }
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      let forced = false;
+      const timer = setTimeout(() => {
+        forced = true;
+        child.kill('SIGKILL');
+      }, timeoutMs);
       const [code] = await exited;
       clearTimeout(timer);
+      // A hung shutdown is a failure worth its logs: they are the only trace of where it hung.
+      if (forced) throw new Error(`walship did not exit within ${timeoutMs} ms of ${signal}; killed. Last logs:\n${out.split('\n').slice(-80).join('\n')}`);
       return code;
     },
   };

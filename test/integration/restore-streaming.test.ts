@@ -42,7 +42,8 @@ function counting(client: ReplicaClient): { client: ReplicaClient; whole: number
       return client.streamLtxFile(info);
     },
     deleteLtxFiles: (infos) => client.deleteLtxFiles(infos),
-    close: () => client.close(),
+    close: (graceMs) => client.close(graceMs),
+    retryNow: () => client.retryNow(),
   };
   return Object.assign(counts, { client: wrapped });
 }

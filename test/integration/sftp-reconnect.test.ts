@@ -126,6 +126,53 @@ describe('reconnect', () => {
     expect((await c.listLtxFiles(0)).map((x) => x.maxTXID)).toEqual([7]);
   });
 
+  test('close with a grace period cuts off an upload the server never answers, and the next use reconnects', async () => {
+    const root = path.join(work, 'cut-off');
+    const { logger, lines } = captureLogger();
+    // The watchdog (60 s by default) would end it eventually; close must not wait for that.
+    const c = client(root, { logger });
+    await c.listLtxFiles(0);
+    const resume = sshd.pauseSftpSubsystems();
+    let write: Promise<string>;
+    try {
+      const f = await ltxFixture(work, 0, 9, 9, 100);
+      write = c.writeLtxFile(f.info, f.localPath).then(
+        () => 'written',
+        (err: unknown) => (err instanceof ReplicaError ? `failed: ${err.message}` : `other: ${String(err)}`),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      const started = Date.now();
+      await within(10_000, 'close(500) with a silent server', c.close(500));
+      expect(Date.now() - started).toBeLessThan(10_000);
+      const outcome = await within(5_000, 'the cut-off write settling', write);
+      expect(outcome).toMatch(/^failed: .*write ltx\/0\/0+9-0+9\.ltx/);
+      expect(lines.some((l) => l.includes('sftp_close_cut'))).toBe(true);
+    } finally {
+      resume();
+    }
+    const g = await ltxFixture(work, 0, 9, 9, 100);
+    await c.writeLtxFile(g.info, g.localPath);
+    expect((await c.listLtxFiles(0)).map((x) => x.maxTXID)).toEqual([9]);
+    expect((await remoteNames(root, 0)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  test('close gives up a connect to a server that accepts but never answers', async () => {
+    const c = client(path.join(work, 'silent-connect'));
+    const resume = sshd.pause();
+    try {
+      const list = c.listLtxFiles(0).then(
+        () => 'listed',
+        (err: unknown) => `failed: ${String(err)}`,
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      await within(5_000, 'close(200) during a connect', c.close(200));
+      expect(await within(5_000, 'the list settling', list)).toMatch(/^failed: .*closed while connecting/);
+    } finally {
+      resume();
+    }
+    expect(await c.listLtxFiles(0)).toEqual([]);
+  });
+
   test('repeated connect failures back off instead of hammering the server', async () => {
     const c = client(path.join(work, 'backoff'), { reconnectBaseMs: 200, reconnectMaxMs: 400 });
     await sshd.stop();

@@ -26,6 +26,8 @@ interface SftpReplicaYaml {
   remote: string;
   extra?: string;
   url?: string;
+  /** 30s by default, as walship's own; tests that expect unshipped files at stop set it short. */
+  shutdownSyncTimeout?: string;
 }
 
 /** A config with one sftp replica (and optionally a file replica too). */
@@ -34,7 +36,7 @@ function writeConfig(w: Workdir, s: Sshd, r: SftpReplicaYaml, fileReplica = fals
   const extra = r.extra ?? `        key-path: ${s.clientKey.privateKeyPath}\n        host-key: "${s.hostKeyLine}"\n`;
   writeFileSync(
     w.config,
-    `shutdown-sync-timeout: 3s
+    `shutdown-sync-timeout: ${r.shutdownSyncTimeout ?? '30s'}
 dbs:
   - path: ${w.db}
     replicas:
@@ -101,7 +103,8 @@ describe('replication through sshd', () => {
       await sshd.restart();
     }
     await writer.done();
-    expect(await walship.stop()).toBe(0);
+    const code = await walship.stop();
+    expect(code, `walship logs:\n${walship.logs().split('\n').slice(-60).join('\n')}`).toBe(0);
     expect(checks).toBeGreaterThan(0);
     await assertOnlyWholeFiles(remote);
     const tmpLeft = readdirSync(path.join(remote, 'ltx', '0')).filter((n) => n.endsWith('.tmp'));
@@ -114,13 +117,47 @@ describe('replication through sshd', () => {
   });
 });
 
+describe('SIGTERM while the replica has stopped answering', () => {
+  it('exits within shutdown-sync-timeout plus a few seconds, keeps the backlog, and ships it on the next start', async () => {
+    sshd = await Sshd.start();
+    work = makeWorkdir();
+    const remote = path.join(work.dir, 'remote');
+    writeConfig(work, sshd, { remote, shutdownSyncTimeout: '3s' });
+    let walship = startWalship(['replicate', '-config', work.config]);
+    await runWriter('node', { db: work.db, from: 1, to: 5, payload: 'small' });
+    for (let i = 0; i < 200 && ltxFiles(remote, 0).length === 0; i++) await sleep(100);
+    expect(ltxFiles(remote, 0).length).toBeGreaterThan(0);
+    // Every sshd process frozen: the connection stays open, nothing answers, not even keepalives.
+    const resume = sshd.pause();
+    try {
+      await runWriter('node', { db: work.db, from: 6, to: 10, payload: 'small' });
+      await sleep(500);
+      const started = Date.now();
+      // The request watchdog (60 s) and keepalives (30 s) are far longer; the stop must not wait for them.
+      expect(await walship.stop('SIGTERM', 30_000)).toBe(1);
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(walship.logs()).toMatch(/"event":"stopped"[^\n]*"shipped":false/);
+    } finally {
+      resume();
+    }
+    walship = startWalship(['replicate', '-config', work.config]);
+    await walship.waitForEvent('started');
+    expect(await walship.stop()).toBe(0);
+    const restoredPath = path.join(work.dir, 'restored.db');
+    const r = await runWalship(['restore', '-config', work.config, '-o', restoredPath, work.db]);
+    expect(r.stderr).toBe('');
+    expect(checkRestored(restoredPath, 'small').k).toBe(10);
+    expect(dump(restoredPath)).toBe(dump(work.db));
+  });
+});
+
 describe('host keys', () => {
   it('a wrong host key is refused with both fingerprints; nothing is uploaded; capture goes on; restore writes nothing', async () => {
     sshd = await Sshd.start();
     work = makeWorkdir();
     const remote = path.join(work.dir, 'remote');
     const other = await generateKey(work.dir, 'impostor');
-    writeConfig(work, sshd, { remote, extra: `        key-path: ${sshd.clientKey.privateKeyPath}\n        host-key: "${other.publicKey.split(' ').slice(0, 2).join(' ')}"\n` });
+    writeConfig(work, sshd, { remote, shutdownSyncTimeout: '3s', extra: `        key-path: ${sshd.clientKey.privateKeyPath}\n        host-key: "${other.publicKey.split(' ').slice(0, 2).join(' ')}"\n` });
     const walship = startWalship(['replicate', '-config', work.config]);
     await runWriter('node', { db: work.db, from: 1, to: 10, payload: 'small', delayMs: 20 });
     const failure = await walship.waitForEvent('ship_failed');
@@ -142,7 +179,7 @@ describe('host keys', () => {
     const remote = path.join(work.dir, 'remote');
     const knownHosts = path.join(work.dir, 'known_hosts');
     writeFileSync(knownHosts, '');
-    writeConfig(work, sshd, { remote, extra: `        key-path: ${sshd.clientKey.privateKeyPath}\n        known-hosts-path: ${knownHosts}\n` });
+    writeConfig(work, sshd, { remote, shutdownSyncTimeout: '3s', extra: `        key-path: ${sshd.clientKey.privateKeyPath}\n        known-hosts-path: ${knownHosts}\n` });
     let walship = startWalship(['replicate', '-config', work.config]);
     await runWriter('node', { db: work.db, from: 1, to: 5, payload: 'small' });
     const failure = await walship.waitForEvent('ship_failed');
