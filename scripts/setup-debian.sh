@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 machine lacks to build walship, run its whole test suite and the
 # demo stack: build tools for the native modules, sqlite3, Python with diskcache, OpenSSH (the test
-# replica server), and a Docker engine with stand-in base images (see .ci/docker-setup.sh).
-# Node.js >= 20 is the one prerequisite. Idempotent; needs root (uses sudo when not root).
+# replica server), a Docker engine with stand-in base images (see .ci/docker-setup.sh), and the
+# Litestream binary the compatibility tests run against (built from its Go module into .tools/bin).
+# Node.js >= 20 is the one prerequisite, and Go >= 1.26 for the Litestream build. Idempotent; needs
+# root (uses sudo when not root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,3 +28,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 $SUDO bash .ci/docker-setup.sh
+
+# Litestream, pinned, for the tests that restore each tool's replica with the other.
+LITESTREAM_VERSION=v0.5.18
+LITESTREAM_BIN=.tools/bin/litestream
+if [ ! -x "$LITESTREAM_BIN" ] || [ "$("$LITESTREAM_BIN" version 2>/dev/null)" != "$LITESTREAM_VERSION" ]; then
+  GO="$(command -v go || true)"
+  [ -n "$GO" ] || [ ! -x /usr/local/go/bin/go ] || GO=/usr/local/go/bin/go
+  if [ -z "$GO" ]; then
+    echo "setup: Go >= 1.26 not found; test/integration/litestream-compat.test.ts will fail until $LITESTREAM_BIN exists" >&2
+  else
+    echo "setup: building Litestream $LITESTREAM_VERSION into $LITESTREAM_BIN"
+    GOBIN="$PWD/.tools/bin" GOTOOLCHAIN=local "$GO" install "github.com/benbjohnson/litestream/cmd/litestream@$LITESTREAM_VERSION"
+  fi
+fi

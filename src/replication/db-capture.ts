@@ -291,7 +291,10 @@ export class DatabaseCapture {
         for (let p = prevCommit + 1; p <= commit; p++) if (p !== lock) set.add(p);
         pgnos = [...set].sort((a, b) => a - b);
       }
-      const walStart = header ? (full ? WAL_HEADER_SIZE : start) : 0;
+      // Litestream, taking over a replica, reads the newest level-0 file's WALOffset + WALSize as its
+      // WAL position. Zero makes it fail every sync; the WAL header's end with no salts makes it
+      // start over with a snapshot, which is right when there was no WAL to continue.
+      const walStart = header ? (full ? WAL_HEADER_SIZE : start) : WAL_HEADER_SIZE;
       const enc = await LtxEncoder.create(
         ltxHeader({
           pageSize,

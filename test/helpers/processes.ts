@@ -11,7 +11,7 @@ const running = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const c of running) c.kill('SIGKILL');
 });
-function track(child: ChildProcess): ChildProcess {
+export function track(child: ChildProcess): ChildProcess {
   running.add(child);
   child.once('exit', () => running.delete(child));
   return child;
