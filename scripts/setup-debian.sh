@@ -16,7 +16,7 @@ if ! command -v node >/dev/null 2>&1; then
   exit 1
 fi
 
-packages=(sqlite3 python3 python3-diskcache openssh-server openssh-client make g++ ca-certificates)
+packages=(sqlite3 python3 python3-diskcache openssh-server openssh-client openssl util-linux make g++ ca-certificates)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,7 +2,7 @@
 // ssh-keyscan). It listens on a free 127.0.0.1 port with a temporary ed25519 host key and an
 // authorized_keys file for a generated client key, serves SFTP with internal-sftp, and can be killed
 // (-9, with every child) and restarted on the same port with the same host key.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -115,7 +115,15 @@ async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 20): Pro
 export interface SshdOptions {
   /** Extra sshd_config lines, appended last. */
   extraConfig?: string[];
+  /**
+   * A user who logs in with this password (and only with it). The user exists only for this sshd:
+   * it runs in a private mount namespace where copies of /etc/passwd and /etc/shadow with the user
+   * added are mounted over the real ones, which stay untouched. Needs root.
+   */
+  passwordUser?: { name: string; password: string; uid: number };
 }
+
+const NOGROUP_GID = 65534;
 
 export class Sshd {
   readonly host = '127.0.0.1';
@@ -228,14 +236,43 @@ export class Sshd {
       'LogLevel VERBOSE',
       'Subsystem sftp internal-sftp',
       ...(this.opts.extraConfig ?? []),
+      // sshd keeps the first value of a keyword, so the override goes in a Match block (last).
+      ...(this.opts.passwordUser ? [`Match User ${this.opts.passwordUser.name}`, '  PasswordAuthentication yes', '  AuthenticationMethods password'] : []),
     ];
     await fsp.writeFile(this.configPath, `${lines.join('\n')}\n`);
+  }
+
+  /** The password user's home, owned by it: a place it may write to. */
+  get passwordUserHome(): string {
+    return path.join(this.dir, 'home');
+  }
+
+  /** Copies of passwd and shadow with the password user added, for the private mount namespace. */
+  private async writeUserFiles(user: NonNullable<SshdOptions['passwordUser']>): Promise<{ passwd: string; shadow: string }> {
+    if (process.getuid?.() !== 0) throw new Error('a password user needs root: sshd runs in a private mount namespace to see it');
+    await fsp.mkdir(this.passwordUserHome, { recursive: true });
+    await fsp.chown(this.passwordUserHome, user.uid, NOGROUP_GID);
+    const hash = execFileSync('openssl', ['passwd', '-6', '-stdin'], { input: user.password, encoding: 'utf8' });
+    const passwd = path.join(this.dir, 'passwd');
+    const shadow = path.join(this.dir, 'shadow');
+    await fsp.writeFile(passwd, `${await fsp.readFile('/etc/passwd', 'utf8')}${user.name}:x:${user.uid}:${NOGROUP_GID}::${this.passwordUserHome}:/bin/sh\n`);
+    await fsp.writeFile(shadow, `${await fsp.readFile('/etc/shadow', 'utf8')}${user.name}:${hash.trim()}:20000:0:99999:7:::\n`, { mode: 0o600 });
+    return { passwd, shadow };
   }
 
   private async launch(): Promise<void> {
     await this.writeConfig();
     this.log = [];
-    const proc = spawn(SSHD, ['-D', '-e', '-f', this.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let command = SSHD;
+    let args = ['-D', '-e', '-f', this.configPath];
+    if (this.opts.passwordUser) {
+      const files = await this.writeUserFiles(this.opts.passwordUser);
+      // unshare execs sh, which execs sshd: the pid stays the one stop() kills.
+      const script = `mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/shadow && shift 2 && exec "$@"`;
+      command = 'unshare';
+      args = ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', files.passwd, files.shadow, SSHD, ...args];
+    }
+    const proc = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = proc;
     let buf = '';
     let ready = false;
@@ -254,7 +291,7 @@ export class Sshd {
     proc.once('exit', () => (exited = true));
     proc.once('error', (err) => {
       exited = true;
-      this.log.push(`spawn ${SSHD}: ${err.message}`);
+      this.log.push(`spawn ${command}: ${err.message}`);
     });
     await waitFor(() => ready || exited, START_TIMEOUT_MS);
     if (!ready) throw new Error(`sshd did not start on ${this.host}:${this.port}:\n${this.logs}`);

@@ -394,3 +394,50 @@ dbs:
     expect(dump(out)).toBe(dump(work.db));
   });
 });
+
+describe('password login', () => {
+  it('a password from the environment logs in to sshd, replicate and restore are exact, a wrong one is refused, and it reaches no log', async () => {
+    const password = 'correct horse battery 9';
+    const user = 'walship-pw';
+    // A user that exists only for this sshd (private mount namespace), with password login only.
+    sshd = await Sshd.start({ passwordUser: { name: user, password, uid: 64123 } });
+    work = makeWorkdir();
+    const remote = path.join(sshd.passwordUserHome, 'replica');
+    const home = path.join(work.dir, 'home'); // no ~/.ssh, so there is no key to try first
+    mkdirSync(home);
+    writeFileSync(
+      work.config,
+      `dbs:
+  - path: ${work.db}
+    replicas:
+      - url: sftp://${user}@127.0.0.1:${sshd.port}${remote}
+        password: \${SFTP_PASSWORD}
+        host-key: "${sshd.hostKeyLine}"
+        sync-interval: 0s
+`,
+    );
+    const env = { HOME: home, SFTP_PASSWORD: password };
+    const walship = startWalship(['replicate', '-config', work.config], env);
+    await runWriter('python', { db: work.db, from: 1, to: 30, payload: 'mixed', autocheckpoint: 100 });
+    const code = await walship.stop();
+    expect(code, `walship logs:\n${walship.logs()}\nsshd logs:\n${sshd.logs}`).toBe(0);
+    expect(ltxFiles(remote, 0).length).toBeGreaterThan(0);
+    expect(sshd.logs).toContain(`Accepted password for ${user}`);
+    const out = path.join(work.dir, 'restored.db');
+    const r = await runWalship(['restore', '-config', work.config, '-o', out, work.db], env);
+    expect(r.stderr).toBe('');
+    expect(checkRestored(out, 'mixed').k).toBe(30);
+    expect(dump(out)).toBe(dump(work.db));
+
+    const wrong = 'not the password';
+    const refusedOut = path.join(work.dir, 'refused.db');
+    const bad = await runWalship(['restore', '-config', work.config, '-o', refusedOut, work.db], { HOME: home, SFTP_PASSWORD: wrong });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(new RegExp(`authentication failed for user "${user}" \\(tried password\\)`));
+    expect(() => readFileSync(refusedOut)).toThrow();
+    for (const text of [walship.logs(), r.stdout, r.stderr, bad.stdout, bad.stderr]) {
+      expect(text).not.toContain(password);
+      expect(text).not.toContain(wrong);
+    }
+  });
+});
