@@ -27,9 +27,21 @@ export function sftpStatus(err: unknown): number | null {
 
 const UNSUPPORTED = /does not support this extended request/;
 
+/** What a stalled connection was doing: for the log line that reports it. */
+export interface SftpStallReport {
+  pending: number;
+  oldest: string | null;
+  channel: { state: unknown; window: unknown; buffered: number; waitingForWindow: unknown };
+}
+
 export class Sftp {
   private pending = 0;
   private lastProgressAt = Date.now();
+  /** Requests waiting for an answer, oldest first (a Set keeps insertion order). */
+  private readonly waiting = new Set<string>();
+  private seq = 0;
+  /** Called when a request finds the channel no longer open, so the owner can drop the connection. */
+  onChannelGone: (() => void) | null = null;
 
   /**
    * `lost` aborts when the connection goes away: ssh2 does not always fail the requests still
@@ -49,15 +61,32 @@ export class Sftp {
     return this.pending === 0 ? 0 : now - this.lastProgressAt;
   }
 
+  /** The oldest waiting request and ssh2's channel state (internal fields, read defensively). */
+  stallReport(): SftpStallReport {
+    const raw = this.raw as unknown as { outgoing?: { state?: unknown; window?: unknown }; _buffer?: unknown[]; _waitWindow?: unknown };
+    return {
+      pending: this.pending,
+      oldest: this.waiting.values().next().value ?? null,
+      channel: { state: raw.outgoing?.state, window: raw.outgoing?.window, buffered: raw._buffer?.length ?? 0, waitingForWindow: raw._waitWindow },
+    };
+  }
+
   /** Wraps one callback-style request; ssh2 throws synchronously for some misuse, which becomes a rejection too. */
   private call<T>(request: string, path: string, start: (cb: (err: Error | undefined | null, value?: T) => void) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.lost.aborted) return reject(new SftpRequestError(request, path, null, 'connection lost'));
+      if (!this.channelOpen()) {
+        this.onChannelGone?.();
+        return reject(new SftpRequestError(request, path, null, 'the SFTP channel is closing'));
+      }
       if (this.pending++ === 0) this.lastProgressAt = Date.now();
+      const label = `${request} ${path} #${++this.seq}`;
+      this.waiting.add(label);
       let done = false;
       const finish = (): void => {
         done = true;
         this.pending--;
+        this.waiting.delete(label);
         this.lost.removeEventListener('abort', onLost);
       };
       const onLost = (): void => {
@@ -81,6 +110,16 @@ export class Sftp {
         reject(toRequestError(request, path, err));
       }
     });
+  }
+
+  /**
+   * ssh2 silently drops a request made after the channel started closing (and never calls back),
+   * which would leave it waiting for the request watchdog. Its channel state is internal, so an
+   * ssh2 without it counts as open.
+   */
+  private channelOpen(): boolean {
+    const state = (this.raw as unknown as { outgoing?: { state?: unknown } }).outgoing?.state;
+    return state === undefined || state === 'open';
   }
 
   open(path: string, flags: 'r' | 'wx', mode = 0o644): Promise<Buffer> {

@@ -242,9 +242,12 @@ export class SftpReplicaClient implements ReplicaClient {
     this.retryNow();
     try {
       if (this.inflight.size > 0 && !(await settledWithin([...this.inflight], graceMs))) {
-        this.log?.warn({ event: 'sftp_close_cut', operations: this.inflight.size }, 'operations still running at close; ending the connection under them');
-        this.stop.abort();
         const s = this.current;
+        this.log?.warn(
+          { event: 'sftp_close_cut', operations: this.inflight.size, ...(s && !s.lost ? { stalledMs: s.sftp.stalledForMs(), ...s.sftp.stallReport() } : {}) },
+          'operations still running at close; ending the connection under them',
+        );
+        this.stop.abort();
         if (s && !s.lost) s.conn.destroy();
         await settledWithin([...this.inflight], 2_000);
       }
@@ -570,6 +573,7 @@ export class SftpReplicaClient implements ReplicaClient {
     const watchdog = setInterval(() => {
       const stalled = s.sftp.stalledForMs();
       if (stalled < limit) return;
+      this.log?.warn({ event: 'sftp_stalled', stalledMs: stalled, ...s.sftp.stallReport() }, 'sftp requests unanswered; dropping the connection');
       lost(`no answer to SFTP requests for ${Math.round(stalled / 1000)} s`);
       s.conn.destroy();
     }, Math.max(50, Math.min(1_000, limit / 4)));
@@ -584,6 +588,10 @@ export class SftpReplicaClient implements ReplicaClient {
     };
     s.conn.on('error', (err: Error) => lost(err.message));
     s.conn.on('close', () => lost('connection closed'));
+    s.sftp.onChannelGone = () => {
+      lost('sftp channel is closing');
+      s.conn.end();
+    };
     raw.on('close', () => {
       lost('sftp channel closed');
       s.conn.end();

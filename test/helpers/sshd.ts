@@ -81,7 +81,8 @@ function signalAll(pids: number[], signal: NodeJS.Signals): void {
 
 /** SIGSTOPs the processes and returns the function that lets them run again. */
 function stopUntilResumed(pids: number[]): () => void {
-  for (const p of pids) process.kill(p, 'SIGSTOP');
+  // A connection's processes may be exiting as we look (a client that just closed): skip those.
+  signalAll(pids, 'SIGSTOP');
   return () => signalAll(pids, 'SIGCONT');
 }
 

@@ -119,6 +119,8 @@ describe('reconnect', () => {
       const outcome = await Promise.race([write, new Promise((r) => setTimeout(() => r('still waiting'), 15_000))]);
       expect(outcome).toBe('written');
       expect(lines.some((l) => l.includes('sftp_connection_lost') && l.includes('no answer to SFTP requests'))).toBe(true);
+      // The stall is reported with the request that waited longest, for whoever reads the log.
+      expect(lines.some((l) => l.includes('"event":"sftp_stalled"') && /"oldest":"(stat|open|mkdir) \//.test(l))).toBe(true);
       expect(lines.some((l) => l.includes('sftp_retry'))).toBe(true);
     } finally {
       resume();

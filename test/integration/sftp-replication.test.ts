@@ -104,7 +104,7 @@ describe('replication through sshd', () => {
     }
     await writer.done();
     const code = await walship.stop();
-    expect(code, `walship logs:\n${walship.logs().split('\n').slice(-60).join('\n')}`).toBe(0);
+    expect(code, `walship logs:\n${walship.logs().split('\n').slice(-60).join('\n')}\nsshd logs:\n${sshd.logs.split('\n').slice(-60).join('\n')}`).toBe(0);
     expect(checks).toBeGreaterThan(0);
     await assertOnlyWholeFiles(remote);
     const tmpLeft = readdirSync(path.join(remote, 'ltx', '0')).filter((n) => n.endsWith('.tmp'));
