@@ -235,7 +235,8 @@ export class Sshd {
       'MaxStartups 100',
       'MaxSessions 50',
       'LogLevel VERBOSE',
-      'Subsystem sftp internal-sftp',
+      // INFO logs each open, close and rename: the trace that tells a lost request from a slow one.
+      'Subsystem sftp internal-sftp -l INFO',
       ...(this.opts.extraConfig ?? []),
       // sshd keeps the first value of a keyword, so the override goes in a Match block (last).
       ...(this.opts.passwordUser ? [`Match User ${this.opts.passwordUser.name}`, '  PasswordAuthentication yes', '  AuthenticationMethods password'] : []),
