@@ -239,8 +239,10 @@ export class DatabaseCapture {
 
     if (!fullReason && pos) {
       if (!header) {
-        if (!this.trusted && pos.walOffset > WAL_HEADER_SIZE && !(await this.resumesCleanStop())) {
-          fullReason = 'WAL disappeared while walship was not watching';
+        // Whatever the last capture saw, commits made while walship was not watching may since have
+        // been checkpointed into the file and the WAL removed: only a clean stop's checksum says not.
+        if (!this.trusted && !(await this.resumesCleanStop())) {
+          fullReason = pos.walOffset > WAL_HEADER_SIZE ? 'WAL disappeared while walship was not watching' : 'database may have changed while walship was not watching';
         }
       } else if (pos.walOffset !== 0 && header.salt1 === pos.salt1 && header.salt2 === pos.salt2) {
         const ck = await checksumAt(wal!, header, pos.walOffset);

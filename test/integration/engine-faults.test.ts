@@ -258,6 +258,27 @@ describe('a restart after a clean stop', () => {
     expect(dump(out)).toBe(dump(db));
   });
 
+  it('notices a change made while it was stopped even when its last capture found no WAL', async () => {
+    work = makeWorkdir();
+    const { db, replica, config, dir } = work;
+    // Written and closed before walship ever runs: SQLite removes the WAL on the last close, so the
+    // first capture reads the database file alone.
+    await runWriter('node', { db, from: 1, to: 20, payload: 'small' });
+    let walship = startWalship(['replicate', '-config', config]);
+    await walship.waitForEvent('full_capture');
+    expect(await walship.stop()).toBe(0);
+    await runWriter('python', { db, from: 21, to: 25, payload: 'small' }); // nobody watching; WAL gone again
+    walship = startWalship(['replicate', '-config', config]);
+    const second = await walship.waitForEvent('full_capture');
+    expect(second.reason).toBe('database may have changed while walship was not watching');
+    expect(await walship.stop()).toBe(0);
+    expect(walship.logs()).toContain('"event":"changed_since_clean_stop"');
+    const out = path.join(dir, 'out.db');
+    expect((await restoreTo(out, replica)).code).toBe(0);
+    expect(checkRestored(out, 'small').k).toBe(25);
+    expect(dump(out)).toBe(dump(db));
+  });
+
   it('captures everything again when the database changed while walship was stopped', async () => {
     work = makeWorkdir();
     const { db, replica, config, dir } = work;
