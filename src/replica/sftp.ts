@@ -142,7 +142,14 @@ export class SftpReplicaClient implements ReplicaClient {
     await this.run(`write ${describeFile(info)}`, async (s) => {
       // Same directory, so the rename stays on one filesystem; the name never parses as an LTX file.
       const tmp = `${final}.${randomBytes(4).toString('hex')}.tmp`;
-      const handle = await this.createFile(s, dir, tmp);
+      let handle: Buffer;
+      try {
+        handle = await this.createFile(s, dir, tmp);
+      } catch (err) {
+        // No answer: the server may have created the file before the connection went.
+        if (sftpStatus(err) === null) await this.discard(s, tmp);
+        throw err;
+      }
       try {
         let ok = false;
         try {
