@@ -28,12 +28,11 @@ function litestreamConfig(w: Workdir, replicaYaml: string): string {
 }
 
 /** Litestream's replicate until its replica has settled, then SIGTERM. */
-async function replicateWithLitestream(config: string, replicaDir: string | null, write: () => Promise<unknown>): Promise<void> {
+async function replicateWithLitestream(config: string, replicaDir: string, write: () => Promise<unknown>): Promise<void> {
   const ls = startLitestream(['replicate', '-config', config]);
   try {
     await write();
-    if (replicaDir) await replicaSettled(replicaDir);
-    else await new Promise((r) => setTimeout(r, 3_000));
+    await replicaSettled(replicaDir);
   } finally {
     const code = await ls.stop();
     expect(code, `litestream output:\n${ls.logs()}`).toBe(0);
