@@ -38,8 +38,7 @@ export class Sftp {
   private pending = 0;
   private lastProgressAt = Date.now();
   /** Requests waiting for an answer, oldest first (a Set keeps insertion order). */
-  private readonly waiting = new Set<string>();
-  private seq = 0;
+  private readonly waiting = new Set<{ request: string; path: string }>();
   /** Called when a request finds the channel no longer open, so the owner can drop the connection. */
   onChannelGone: (() => void) | null = null;
 
@@ -61,12 +60,17 @@ export class Sftp {
     return this.pending === 0 ? 0 : now - this.lastProgressAt;
   }
 
+  private oldest(): string | null {
+    const first = this.waiting.values().next().value;
+    return first ? `${first.request} ${first.path}` : null;
+  }
+
   /** The oldest waiting request and ssh2's channel state (internal fields, read defensively). */
   stallReport(): SftpStallReport {
     const raw = this.raw as unknown as { outgoing?: { state?: unknown; window?: unknown }; _buffer?: unknown[]; _waitWindow?: unknown };
     return {
       pending: this.pending,
-      oldest: this.waiting.values().next().value ?? null,
+      oldest: this.oldest(),
       channel: { state: raw.outgoing?.state, window: raw.outgoing?.window, buffered: raw._buffer?.length ?? 0, waitingForWindow: raw._waitWindow },
     };
   }
@@ -80,13 +84,13 @@ export class Sftp {
         return reject(new SftpRequestError(request, path, null, 'the SFTP channel is closing'));
       }
       if (this.pending++ === 0) this.lastProgressAt = Date.now();
-      const label = `${request} ${path} #${++this.seq}`;
-      this.waiting.add(label);
+      const entry = { request, path };
+      this.waiting.add(entry);
       let done = false;
       const finish = (): void => {
         done = true;
         this.pending--;
-        this.waiting.delete(label);
+        this.waiting.delete(entry);
         this.lost.removeEventListener('abort', onLost);
       };
       const onLost = (): void => {
