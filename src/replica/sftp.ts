@@ -569,6 +569,11 @@ export class SftpReplicaClient implements ReplicaClient {
       if (creds.password !== null) config.password = creds.password;
       try {
         conn.connect(config);
+        // Without ssh2's optional native crypto binding (an install can quietly fail to build it:
+        // a fresh npm ci here did), a packet goes out in several socket writes, and Nagle's
+        // algorithm then holds each small request for a delayed ACK: about 40 ms per round trip, a
+        // quarter second per small upload. Requests are sent whole anyway; nothing is lost by this.
+        conn.setNoDelay(true);
       } catch (err) {
         fail(err as Error);
       }
