@@ -1,9 +1,8 @@
 // Shared by the commands: which config to read, and what a DB_PATH|REPLICA_URL argument names.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, defaultConfigPath, loadConfigFile, type LoadedConfig } from '../config/load.js';
-import { DEFAULTS, type DbConfig, type ReplicaConfig } from '../config/types.js';
-import { parseReplicaUrl, ReplicaUrlError } from '../replica/url.js';
+import { buildConfigFromUrls, ConfigError, defaultConfigPath, loadConfigFile, type LoadedConfig } from '../config/load.js';
+import type { DbConfig, ReplicaConfig } from '../config/types.js';
 import type { ParsedArgs } from './args.js';
 import { UsageError } from './errors.js';
 
@@ -24,43 +23,9 @@ export function isReplicaUrl(arg: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(arg);
 }
 
-/** A replica given on the command line as a URL, with defaults for everything else. */
+/** A replica given on the command line as a URL, with the defaults a config file would get. */
 export function replicaFromUrl(url: string): ReplicaConfig {
-  let parsed;
-  try {
-    parsed = parseReplicaUrl(url);
-  } catch (err) {
-    if (err instanceof ReplicaUrlError) throw new UsageError(err.message);
-    throw err;
-  }
-  const common = {
-    syncIntervalMs: DEFAULTS.syncIntervalMs,
-    retentionMs: DEFAULTS.retentionMs,
-    retentionCheckIntervalMs: DEFAULTS.retentionCheckIntervalMs,
-    snapshotIntervalMs: DEFAULTS.snapshotIntervalMs,
-    validationIntervalMs: null,
-    backlogLimitBytes: DEFAULTS.backlogLimitBytes,
-    keyPath: 'command line',
-  };
-  if (parsed.type === 'file') return { name: 'file', type: 'file', path: path.resolve(parsed.path), sftp: null, ...common };
-  if (!parsed.user) throw new UsageError(`sftp URL needs a user: sftp://user@${parsed.host}/...`);
-  return {
-    name: 'sftp',
-    type: 'sftp',
-    path: parsed.path,
-    sftp: {
-      host: parsed.host,
-      port: parsed.port ?? 22,
-      user: parsed.user,
-      password: parsed.password,
-      keyPath: null,
-      keyPassphrase: null,
-      hostKey: null,
-      knownHostsPath: null,
-      insecureSkipHostKeyCheck: false,
-    },
-    ...common,
-  };
+  return buildConfigFromUrls('.', [url]).config.dbs[0]!.replicas[0]!;
 }
 
 export function findDb(loaded: LoadedConfig | null, dbPath: string): DbConfig {

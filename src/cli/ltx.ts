@@ -1,5 +1,5 @@
 // walship ltx: lists a replica's LTX files.
-import { ALL_LEVELS } from '../replica/client.js';
+import { RESTORE_LEVELS } from '../replica/layout.js';
 import { createLogger } from '../log.js';
 import { createReplicaClient } from '../replica/factory.js';
 import { formatTXID } from '../ltx/format.js';
@@ -26,8 +26,8 @@ export async function ltxCommand(argv: readonly string[]): Promise<number> {
   const source = args.positionals[0]!;
   const levelArg = args.strings.get('level') ?? 'all';
   let levels: number[];
-  if (levelArg === 'all') levels = [...ALL_LEVELS].reverse();
-  else if (/^\d$/.test(levelArg) && (ALL_LEVELS as readonly number[]).includes(Number(levelArg))) levels = [Number(levelArg)];
+  if (levelArg === 'all') levels = [...RESTORE_LEVELS].reverse();
+  else if (/^\d$/.test(levelArg) && (RESTORE_LEVELS as readonly number[]).includes(Number(levelArg))) levels = [Number(levelArg)];
   else throw new UsageError(`ltx: -level must be 0, 1, 2, 3, 9 or all, not "${levelArg}"`);
 
   const replica = isReplicaUrl(source)

@@ -1,12 +1,12 @@
 // walship replicate: runs until SIGTERM or SIGINT (or until the -exec child exits), then ships
 // everything committed and exits.
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { DEFAULTS, type DbConfig, type WalshipConfig } from '../config/types.js';
+import { buildConfigFromUrls } from '../config/load.js';
+import type { WalshipConfig } from '../config/types.js';
 import { createLogger } from '../log.js';
 import { ReplicationService } from '../replication/service.js';
 import { parseArgs, usage, type FlagSpec } from './args.js';
-import { CONFIG_FLAGS, isReplicaUrl, loadConfigFromArgs, replicaFromUrl } from './config-source.js';
+import { CONFIG_FLAGS, isReplicaUrl, loadConfigFromArgs } from './config-source.js';
 import { takeEarlySignals } from './early-signals.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './errors.js';
 
@@ -69,32 +69,7 @@ function configFromArgs(args: ReturnType<typeof parseArgs>): { config: WalshipCo
   // Litestream's ad-hoc form: replicate DB_PATH REPLICA_URL [REPLICA_URL...]
   const [dbPath, ...urls] = args.positionals;
   if (urls.length === 0 || !urls.every(isReplicaUrl)) throw new UsageError('replicate: give DB_PATH followed by one or more replica URLs, or -config FILE');
-  const replicas = urls.map(replicaFromUrl);
-  replicas.forEach((r, i) => (r.name = replicas.length > 1 ? `${r.type}${i}` : r.type));
-  const db: DbConfig = {
-    path: path.resolve(dbPath!),
-    monitorIntervalMs: DEFAULTS.monitorIntervalMs,
-    checkpointIntervalMs: DEFAULTS.checkpointIntervalMs,
-    busyTimeoutMs: DEFAULTS.busyTimeoutMs,
-    minCheckpointPageN: DEFAULTS.minCheckpointPageN,
-    truncatePageN: DEFAULTS.truncatePageN,
-    replicas,
-    keyPath: 'command line',
-  };
-  return {
-    config: {
-      addr: null,
-      readyLagMs: DEFAULTS.readyLagMs,
-      logLevel: null,
-      logFormat: null,
-      shutdownSyncTimeoutMs: DEFAULTS.shutdownSyncTimeoutMs,
-      levelIntervalsMs: [...DEFAULTS.levelIntervalsMs],
-      l0RetentionMs: DEFAULTS.l0RetentionMs,
-      exec: null,
-      dbs: [db],
-    },
-    warnings: [],
-  };
+  return buildConfigFromUrls(dbPath!, urls);
 }
 
 function signalNumber(signal: NodeJS.Signals | null): number {

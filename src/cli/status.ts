@@ -1,7 +1,7 @@
 // walship status: per database and replica, local and replica TXID, lag, last sync and last error.
 // Asks the running replicator (its /status endpoint on `addr`); without one, it reads staging and
 // lists the replicas itself, which cannot know lag or the replicator's last error.
-import { SNAPSHOT_LEVEL } from '../replica/client.js';
+import { SNAPSHOT_LEVEL } from '../replica/layout.js';
 import { createLogger } from '../log.js';
 import { createReplicaClient } from '../replica/factory.js';
 import { listReplica } from '../replica/listing.js';

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { parseReplicaUrl, redactUrl, ReplicaUrlError } from '../replica/url.js';
+import { parseReplicaUrl, redactUrl, ReplicaUrlError } from './replica-url.js';
 import { parseDuration } from './duration.js';
 import { parseSize } from './size.js';
 import { expandEnv } from './expand-env.js';
@@ -46,7 +46,12 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadedConf
   return { ...parseConfig(text, file, opts), file };
 }
 
-export function parseConfig(text: string, file: string, opts: LoadOptions = {}): { config: WalshipConfig; warnings: string[] } {
+export interface BuiltConfig {
+  config: WalshipConfig;
+  warnings: string[];
+}
+
+export function parseConfig(text: string, file: string, opts: LoadOptions = {}): BuiltConfig {
   const env = opts.env ?? process.env;
   const expanded = opts.expandEnv === false ? text : expandEnv(text, env);
   const doc = YAML.parseDocument(expanded, { prettyErrors: true, uniqueKeys: true });
@@ -58,20 +63,34 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
   }
   const root: unknown = doc.toJS();
   if (root === null || root === undefined) throw new ConfigError(`config ${file}: file is empty; expected a "dbs:" list`);
+  return buildConfig(root, `config ${file}`, env);
+}
+
+/**
+ * Validates a config document (as YAML would give it) and fills in every default: the one way a
+ * config is made, whether it comes from a file or from the command line. `source` starts every
+ * error message ("config /etc/walship.yml", "command line").
+ */
+export function buildConfig(root: unknown, source: string, env: NodeJS.ProcessEnv = process.env): BuiltConfig {
   const warnings: string[] = [];
-  const config = new Validator(file, warnings, env).root(root);
+  const config = new Validator(source, warnings, env).root(root);
   return { config, warnings };
+}
+
+/** The config `replicate DB_PATH URL...` and `restore -o OUT URL` stand for. */
+export function buildConfigFromUrls(dbPath: string, urls: readonly string[], env: NodeJS.ProcessEnv = process.env): BuiltConfig {
+  return buildConfig({ dbs: [{ path: dbPath, replicas: urls.map((url) => ({ url })) }] }, 'command line', env);
 }
 
 class Validator {
   constructor(
-    private readonly file: string,
+    private readonly source: string,
     private readonly warnings: string[],
     private readonly env: NodeJS.ProcessEnv,
   ) {}
 
   fail(key: string, message: string): never {
-    throw new ConfigError(`config ${this.file}: ${key}: ${message}`);
+    throw new ConfigError(`${this.source}: ${key}: ${message}`);
   }
 
   object(v: unknown, key: string): Obj {
@@ -81,7 +100,7 @@ class Validator {
 
   checkKeys(o: Obj, key: string, known: readonly string[]): void {
     for (const k of Object.keys(o)) {
-      if (!known.includes(k)) this.warnings.push(`config ${this.file}: unknown key ${key ? `${key}.` : ''}${k} (ignored)`);
+      if (!known.includes(k)) this.warnings.push(`${this.source}: unknown key ${key ? `${key}.` : ''}${k} (ignored)`);
     }
   }
 

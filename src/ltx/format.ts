@@ -143,24 +143,8 @@ export function encodeTrailer(t: LtxTrailer): Buffer {
   return b;
 }
 
-const FILENAME_RE = /^([0-9a-f]{16})-([0-9a-f]{16})\.ltx$/;
-
 export function formatTXID(txid: number): string {
   return txid.toString(16).padStart(16, '0');
-}
-
-export function formatLtxFilename(minTXID: number, maxTXID: number): string {
-  return `${formatTXID(minTXID)}-${formatTXID(maxTXID)}.ltx`;
-}
-
-/** Returns null for names that are not LTX files (temporary files, strays). */
-export function parseLtxFilename(name: string): { minTXID: number; maxTXID: number } | null {
-  const m = FILENAME_RE.exec(name);
-  if (!m) return null;
-  const minTXID = Number.parseInt(m[1]!, 16);
-  const maxTXID = Number.parseInt(m[2]!, 16);
-  if (!Number.isSafeInteger(minTXID) || !Number.isSafeInteger(maxTXID)) return null;
-  return { minTXID, maxTXID };
 }
 
 function toSafeNumber(v: bigint, what: string): number {

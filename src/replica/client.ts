@@ -1,19 +1,13 @@
 // What every replica backend provides. Files are named by level and TXID range; the file names
-// are the replica's only index, so listing is the one query there is.
+// are the replica's only index, so listing is the one query there is. Levels, names and paths:
+// layout.ts.
+import type { LtxFileId } from './layout.js';
 
-export interface LtxFileInfo {
-  level: number;
-  minTXID: number;
-  maxTXID: number;
+export interface LtxFileInfo extends LtxFileId {
   size: number;
   /** The LTX header's timestamp, kept as the file's modification time (as Litestream does). */
   createdAt: Date;
 }
-
-export const SNAPSHOT_LEVEL = 9;
-export const COMPACTION_LEVELS = [1, 2, 3] as const;
-/** Levels a restore plan looks at, highest first. */
-export const ALL_LEVELS = [SNAPSHOT_LEVEL, 3, 2, 1, 0] as const;
 
 export interface ReplicaClient {
   /** "file", "sftp", ... */
@@ -29,12 +23,12 @@ export interface ReplicaClient {
    * earlier upload whose answer was lost); otherwise the name is replaced.
    */
   writeLtxFile(info: LtxFileInfo, localPath: string, opts?: { exclusive?: boolean }): Promise<void>;
-  readLtxFile(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): Promise<Buffer>;
+  readLtxFile(info: LtxFileId): Promise<Buffer>;
   /**
    * The file's bytes in order, as chunks, so a large file never has to be held whole. Stopping the
    * iteration early releases what it opened.
    */
-  streamLtxFile(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): AsyncIterable<Buffer>;
+  streamLtxFile(info: LtxFileId): AsyncIterable<Buffer>;
   deleteLtxFiles(infos: LtxFileInfo[]): Promise<void>;
   /**
    * Waits up to `graceMs` for operations in flight, then ends the connection, failing whatever is
@@ -64,6 +58,3 @@ export class ReplicaConflictError extends ReplicaError {
   override name = 'ReplicaConflictError';
 }
 
-export function describeFile(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): string {
-  return `ltx/${info.level}/${info.minTXID.toString(16).padStart(16, '0')}-${info.maxTXID.toString(16).padStart(16, '0')}.ltx`;
-}

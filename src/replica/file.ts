@@ -3,9 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { formatLtxFilename, parseLtxFilename } from '../ltx/format.js';
-import { fsyncDir } from '../replication/staging.js';
-import { describeFile, ReplicaConflictError, ReplicaError, type LtxFileInfo, type ReplicaClient } from './client.js';
+import { fsyncDir } from '../util/fs.js';
+import { ReplicaConflictError, ReplicaError, type LtxFileInfo, type ReplicaClient } from './client.js';
+import { describeFile, levelDir, ltxFilePath, parseLtxFileName, tempFileName, type LtxFileId } from './layout.js';
 
 const STREAM_CHUNK = 1024 * 1024;
 
@@ -19,11 +19,11 @@ export class FileReplicaClient implements ReplicaClient {
   }
 
   private levelDir(level: number): string {
-    return path.join(this.root, 'ltx', String(level));
+    return levelDir(this.root, level);
   }
 
-  private filePath(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): string {
-    return path.join(this.levelDir(info.level), formatLtxFilename(info.minTXID, info.maxTXID));
+  private filePath(info: LtxFileId): string {
+    return ltxFilePath(this.root, info);
   }
 
   async listLtxFiles(level: number): Promise<LtxFileInfo[]> {
@@ -37,7 +37,7 @@ export class FileReplicaClient implements ReplicaClient {
     }
     const out: LtxFileInfo[] = [];
     for (const name of entries) {
-      const r = parseLtxFilename(name);
+      const r = parseLtxFileName(name);
       if (!r) continue;
       const st = await fsp.stat(path.join(dir, name)).catch(() => null);
       if (st) out.push({ level, ...r, size: st.size, createdAt: st.mtime });
@@ -48,7 +48,7 @@ export class FileReplicaClient implements ReplicaClient {
   async writeLtxFile(info: LtxFileInfo, localPath: string, opts: { exclusive?: boolean } = {}): Promise<void> {
     const final = this.filePath(info);
     const dir = path.dirname(final);
-    const tmp = `${final}.${randomBytes(4).toString('hex')}.tmp`;
+    const tmp = tempFileName(final, randomBytes(4).toString('hex'));
     try {
       await fsp.mkdir(dir, { recursive: true });
       await fsp.copyFile(localPath, tmp);
@@ -83,7 +83,7 @@ export class FileReplicaClient implements ReplicaClient {
     await fsp.rm(tmp, { force: true });
   }
 
-  async readLtxFile(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): Promise<Buffer> {
+  async readLtxFile(info: LtxFileId): Promise<Buffer> {
     try {
       return await fsp.readFile(this.filePath(info));
     } catch (err) {
@@ -91,7 +91,7 @@ export class FileReplicaClient implements ReplicaClient {
     }
   }
 
-  async *streamLtxFile(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): AsyncGenerator<Buffer> {
+  async *streamLtxFile(info: LtxFileId): AsyncGenerator<Buffer> {
     const what = `read ${describeFile(info)}`;
     let fh;
     try {

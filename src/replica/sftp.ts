@@ -12,9 +12,9 @@ import { posix } from 'node:path';
 import type { Logger } from 'pino';
 import ssh2, { type AuthenticationType, type Client, type ConnectConfig } from 'ssh2';
 import type { SftpSettings } from '../config/types.js';
-import { formatLtxFilename, parseLtxFilename } from '../ltx/format.js';
-import { Backoff } from '../replication/backoff.js';
-import { describeFile, ReplicaConflictError, ReplicaError, type LtxFileInfo, type ReplicaClient } from './client.js';
+import { Backoff } from '../util/backoff.js';
+import { ReplicaConflictError, ReplicaError, type LtxFileInfo, type ReplicaClient } from './client.js';
+import { describeFile, levelDir, ltxFilePath, parseLtxFileName, tempFileName, type LtxFileId } from './layout.js';
 import { type HostKeyError, hostKeyPolicy, loadHostKeyCheck } from './host-key.js';
 import { fingerprint } from './known-hosts.js';
 import { loadCredentials, type SftpCredentials } from './sftp-auth.js';
@@ -108,11 +108,11 @@ export class SftpReplicaClient implements ReplicaClient {
   }
 
   private levelDir(level: number): string {
-    return posix.join(this.root, 'ltx', String(level));
+    return levelDir(this.root, level);
   }
 
-  private filePath(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): string {
-    return posix.join(this.levelDir(info.level), formatLtxFilename(info.minTXID, info.maxTXID));
+  private filePath(info: LtxFileId): string {
+    return ltxFilePath(this.root, info);
   }
 
   async listLtxFiles(level: number): Promise<LtxFileInfo[]> {
@@ -127,7 +127,7 @@ export class SftpReplicaClient implements ReplicaClient {
       }
       const out: LtxFileInfo[] = [];
       for (const e of entries) {
-        const r = parseLtxFilename(e.filename);
+        const r = parseLtxFileName(e.filename);
         if (!r || !e.attrs.isFile()) continue;
         // SFTP v3 times are whole seconds, as in Litestream's sftp replicas.
         out.push({ level, ...r, size: e.attrs.size, createdAt: new Date(e.attrs.mtime * 1000) });
@@ -141,7 +141,7 @@ export class SftpReplicaClient implements ReplicaClient {
     const dir = posix.dirname(final);
     await this.run(`write ${describeFile(info)}`, async (s) => {
       // Same directory, so the rename stays on one filesystem; the name never parses as an LTX file.
-      const tmp = `${final}.${randomBytes(4).toString('hex')}.tmp`;
+      const tmp = tempFileName(final, randomBytes(4).toString('hex'));
       let handle: Buffer;
       try {
         handle = await this.createFile(s, dir, tmp);
@@ -172,7 +172,7 @@ export class SftpReplicaClient implements ReplicaClient {
     });
   }
 
-  async readLtxFile(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): Promise<Buffer> {
+  async readLtxFile(info: LtxFileId): Promise<Buffer> {
     const file = this.filePath(info);
     return this.run(`read ${describeFile(info)}`, async (s) => {
       const handle = await s.sftp.open(file, 'r');
@@ -189,7 +189,7 @@ export class SftpReplicaClient implements ReplicaClient {
    * Streams a file with reads pipelined ahead of the consumer. A connection lost midway is
    * reopened once and the stream resumes at the byte it had reached.
    */
-  async *streamLtxFile(info: Pick<LtxFileInfo, 'level' | 'minTXID' | 'maxTXID'>): AsyncGenerator<Buffer> {
+  async *streamLtxFile(info: LtxFileId): AsyncGenerator<Buffer> {
     const file = this.filePath(info);
     const what = `read ${describeFile(info)}`;
     let offset = 0;

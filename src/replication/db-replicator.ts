@@ -3,18 +3,19 @@
 import chokidar, { type FSWatcher } from 'chokidar';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { SNAPSHOT_LEVEL, type ReplicaClient } from '../replica/client.js';
+import type { ReplicaClient } from '../replica/client.js';
+import { LEVELS, SNAPSHOT_LEVEL, TOP_COMPACTION_LEVEL } from '../replica/layout.js';
 import type { Metrics } from '../server/metrics.js';
 import { NotWalModeError } from '../sqlite/open.js';
 import { WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE } from '../sqlite/wal-format.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../util/backoff.js';
 import { compactStagedLevel } from './compaction.js';
 import { DatabaseCapture, type CaptureResult } from './db-capture.js';
 import { ReplicaShipper, type ShipperStatus } from './replica-shipper.js';
 import { ReplicatorLock } from './replicator-lock.js';
 import { Staging } from './staging.js';
 import { validateReplica, type ValidationResult } from './validation.js';
-import { sleep, Wakeup } from './wakeup.js';
+import { sleep, Wakeup } from '../util/wakeup.js';
 
 export interface ReplicaTarget {
   name: string;
@@ -115,7 +116,7 @@ export class DbReplicator {
       this.shippers.map(async (s) => {
         try {
           await s.discover();
-          const remoteMax = Math.max(...[0, 1, 2, 3, SNAPSHOT_LEVEL].map((l) => s.remoteMax(l)));
+          const remoteMax = Math.max(...LEVELS.map((l) => s.remoteMax(l)));
           if (remoteMax > stagedMax) this.capture.raiseTxidFloor(remoteMax);
         } catch (err) {
           this.log.error({ db: this.dbPath, replica: s.name, event: 'replica_unreachable', err: (err as Error).message }, 'cannot list replica at start; will retry');
@@ -350,7 +351,7 @@ export class DbReplicator {
    * whose backlog passed its limit stops holding files back; it is healed with a snapshot later.
    */
   private async pruneStaging(): Promise<void> {
-    const levels = [0, 1, 2, 3, SNAPSHOT_LEVEL];
+    const levels = LEVELS;
     const lists = new Map<number, Awaited<ReturnType<Staging['list']>>>();
     for (const l of levels) lists.set(l, await this.staging.list(l));
     const maxAt = (l: number): number => (lists.get(l) ?? []).reduce((m, f) => Math.max(m, f.maxTXID), 0);
@@ -365,7 +366,7 @@ export class DbReplicator {
       // The newest file of each level stays: it marks the capture position and compaction progress.
       for (const f of files.slice(0, -1)) {
         const shipped = this.shippers.every((s) => !s.holdsStaging || s.remoteMax(level) >= f.maxTXID);
-        const covered = level === 3 || level === SNAPSHOT_LEVEL || maxAt(level + 1) >= f.maxTXID;
+        const covered = level === TOP_COMPACTION_LEVEL || level === SNAPSHOT_LEVEL || maxAt(level + 1) >= f.maxTXID;
         if (shipped && covered) await this.staging.remove(f);
         else bytes += f.size;
       }

@@ -2,14 +2,13 @@
 // stalls neither capture nor the other replicas.
 import type { Logger } from 'pino';
 import type { Metrics } from '../server/metrics.js';
-import { describeFile, ReplicaConflictError, SNAPSHOT_LEVEL, type LtxFileInfo, type ReplicaClient } from '../replica/client.js';
+import { ReplicaConflictError, type LtxFileInfo, type ReplicaClient } from '../replica/client.js';
+import { COMPACTION_LEVELS, describeFile, LEVELS, SNAPSHOT_LEVEL } from '../replica/layout.js';
 import { listReplica } from '../replica/listing.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../util/backoff.js';
 import { filesToDelete, type RetentionPolicy } from './retention.js';
 import type { Staging } from './staging.js';
-import { sleep, Wakeup } from './wakeup.js';
-
-const SHIP_LEVELS = [0, 1, 2, 3, SNAPSHOT_LEVEL] as const;
+import { sleep, Wakeup } from '../util/wakeup.js';
 
 export interface ShipperStatus {
   name: string;
@@ -123,7 +122,7 @@ export class ReplicaShipper {
 
   /** Lists the replica once, to learn where it stands. */
   async discover(): Promise<void> {
-    for (const level of SHIP_LEVELS) {
+    for (const level of LEVELS) {
       const files = await this.client.listLtxFiles(level);
       this.remote.set(level, files.reduce((m, f) => Math.max(m, f.maxTXID), 0));
     }
@@ -225,7 +224,7 @@ export class ReplicaShipper {
       }
       await this.upload(f);
     }
-    for (const level of [1, 2, 3, SNAPSHOT_LEVEL]) {
+    for (const level of [...COMPACTION_LEVELS, SNAPSHOT_LEVEL]) {
       for (const f of await this.staging.list(level)) {
         if (f.maxTXID > this.remoteMax(level)) await this.upload(f);
       }
@@ -241,7 +240,7 @@ export class ReplicaShipper {
 
   /** Uploads staged compacted files (highest level first) that extend the replica's reach toward `target`. */
   private async bridge(target: number): Promise<void> {
-    const staged = (await Promise.all([3, 2, 1].map((l) => this.staging.list(l)))).flat();
+    const staged = (await Promise.all([...COMPACTION_LEVELS].reverse().map((l) => this.staging.list(l)))).flat();
     for (let i = 0; i < staged.length && this.reach() < target; i++) {
       const reach = this.reach();
       const next = staged
@@ -254,7 +253,7 @@ export class ReplicaShipper {
 
   /** How far a restore from this replica reaches without a gap, as far as shipping knows. */
   private reach(): number {
-    return Math.max(...SHIP_LEVELS.map((l) => this.remoteMax(l)));
+    return Math.max(...LEVELS.map((l) => this.remoteMax(l)));
   }
 
   private async upload(f: LtxFileInfo): Promise<void> {

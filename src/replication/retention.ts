@@ -4,7 +4,8 @@
 //    (the base a restore to that moment needs) and everything newer; files of levels 0-3 that end at
 //    or before that base snapshot go with them;
 //  - a level-0 file goes once a level-1 file covers it and it is older than l0-retention.
-import { SNAPSHOT_LEVEL, type LtxFileInfo } from '../replica/client.js';
+import type { LtxFileInfo } from '../replica/client.js';
+import { SNAPSHOT_LEVEL } from '../replica/layout.js';
 
 export interface RetentionPolicy {
   retentionMs: number;

@@ -2,8 +2,9 @@
 // fsynced, until every replica has them.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { formatLtxFilename, parseLtxFilename } from '../ltx/format.js';
 import type { LtxFileInfo } from '../replica/client.js';
+import { levelDir, ltxFileName, ltxFilePath, parseLtxFileName } from '../replica/layout.js';
+import { fsyncDir } from '../util/fs.js';
 
 export class Staging {
   readonly dir: string;
@@ -18,11 +19,11 @@ export class Staging {
   }
 
   levelDir(level: number): string {
-    return path.join(this.dir, 'ltx', String(level));
+    return levelDir(this.dir, level);
   }
 
   filePath(level: number, minTXID: number, maxTXID: number): string {
-    return path.join(this.levelDir(level), formatLtxFilename(minTXID, maxTXID));
+    return ltxFilePath(this.dir, { level, minTXID, maxTXID });
   }
 
   async list(level: number): Promise<LtxFileInfo[]> {
@@ -41,7 +42,7 @@ export class Staging {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     for (const name of names) {
-      const r = parseLtxFilename(name);
+      const r = parseLtxFileName(name);
       if (!r) continue;
       const st = await fsp.stat(path.join(this.levelDir(level), name)).catch(() => null);
       if (st) files.set(name, { level, ...r, size: st.size, createdAt: st.mtime });
@@ -86,7 +87,7 @@ export class Staging {
 
   async remove(info: LtxFileInfo): Promise<void> {
     await fsp.rm(this.filePath(info.level, info.minTXID, info.maxTXID), { force: true });
-    (await this.levelIndex(info.level)).delete(formatLtxFilename(info.minTXID, info.maxTXID));
+    (await this.levelIndex(info.level)).delete(ltxFileName(info.minTXID, info.maxTXID));
   }
 
   /** Records the database checksum at the last captured TXID, written on a clean stop. */
@@ -125,13 +126,4 @@ export class Staging {
 export interface CleanStop {
   txid: number;
   checksum: bigint;
-}
-
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }

@@ -5,8 +5,9 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { LtxFile, LtxStream } from '../ltx/decoder.js';
 import { LtxFormatError } from '../ltx/format.js';
-import { describeFile, type LtxFileInfo, type ReplicaClient } from '../replica/client.js';
-import { fsyncDir } from '../replication/staging.js';
+import type { LtxFileInfo, ReplicaClient } from '../replica/client.js';
+import { describeFile } from '../replica/layout.js';
+import { fsyncDir } from '../util/fs.js';
 
 export type IntegrityCheck = 'none' | 'quick' | 'full';
 

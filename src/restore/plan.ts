@@ -1,6 +1,7 @@
 // Chooses the files that rebuild a database at a target: the newest snapshot at or before it, then
 // the contiguous chain that reaches furthest, preferring higher (compacted) levels. Pure.
-import { ALL_LEVELS, SNAPSHOT_LEVEL, type LtxFileInfo } from '../replica/client.js';
+import type { LtxFileInfo } from '../replica/client.js';
+import { RESTORE_LEVELS, SNAPSHOT_LEVEL } from '../replica/layout.js';
 
 export interface RestoreTarget {
   /** Restore up to and including this TXID. */
@@ -30,7 +31,7 @@ export function planRestore(listing: LevelListing, target: RestoreTarget = {}): 
     reached = best.maxTXID;
   }
 
-  const candidates = ALL_LEVELS.filter((l) => l !== SNAPSHOT_LEVEL).flatMap((l) => listing.get(l) ?? []);
+  const candidates = RESTORE_LEVELS.filter((l) => l !== SNAPSHOT_LEVEL).flatMap((l) => listing.get(l) ?? []);
   for (;;) {
     if (target.txid !== undefined && reached >= target.txid) break;
     let next: LtxFileInfo | null = null;

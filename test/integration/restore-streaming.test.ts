@@ -4,7 +4,8 @@
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ALL_LEVELS, type LtxFileInfo, type ReplicaClient } from '../../src/replica/client.js';
+import type { LtxFileInfo, ReplicaClient } from '../../src/replica/client.js';
+import { listReplica } from '../../src/replica/listing.js';
 import { FileReplicaClient } from '../../src/replica/file.js';
 import { SftpReplicaClient } from '../../src/replica/sftp.js';
 import { applyPlan, RestoreError } from '../../src/restore/apply.js';
@@ -49,9 +50,7 @@ function counting(client: ReplicaClient): { client: ReplicaClient; whole: number
 }
 
 async function planOf(client: ReplicaClient): Promise<LtxFileInfo[]> {
-  const listing = new Map<number, LtxFileInfo[]>();
-  for (const level of ALL_LEVELS) listing.set(level, await client.listLtxFiles(level));
-  return planRestore(listing);
+  return planRestore(await listReplica(client));
 }
 
 describe('streamed restore', () => {

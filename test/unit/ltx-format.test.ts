@@ -5,7 +5,6 @@ import {
   encodeHeader,
   encodePageHeader,
   encodeTrailer,
-  formatLtxFilename,
   formatTXID,
   HEADER_FLAG_NO_CHECKSUM,
   HEADER_SIZE,
@@ -14,7 +13,6 @@ import {
   lockPgno,
   LtxFormatError,
   PAGE_FLAG_SIZE,
-  parseLtxFilename,
   type LtxHeader,
 } from '../../src/ltx/format.js';
 
@@ -145,25 +143,8 @@ describe('LTX page header and trailer', () => {
   });
 });
 
-describe('LTX file names', () => {
-  it('are two 16-digit lowercase hex TXIDs', () => {
+describe('TXIDs', () => {
+  it('print as 16 lowercase hex digits', () => {
     expect(formatTXID(255)).toBe('00000000000000ff');
-    expect(formatLtxFilename(1, 0x1a2b)).toBe('0000000000000001-0000000000001a2b.ltx');
-    expect(parseLtxFilename('0000000000000001-0000000000001a2b.ltx')).toEqual({ minTXID: 1, maxTXID: 0x1a2b });
-  });
-
-  it.each([
-    '0000000000000001-0000000000001A2B.ltx',
-    '0000000000000001-0000000000001a2b.ltx.tmp',
-    '.0000000000000001-0000000000001a2b.ltx',
-    '1-2.ltx',
-    '0000000000000001_0000000000000002.ltx',
-    '00000000000000001-0000000000000002.ltx',
-  ])('ignores %s', (name) => {
-    expect(parseLtxFilename(name)).toBeNull();
-  });
-
-  it('ignores TXIDs too large for a JavaScript number', () => {
-    expect(parseLtxFilename('ffffffffffffffff-ffffffffffffffff.ltx')).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseReplicaUrl, redactUrl, ReplicaUrlError } from '../../src/replica/url.js';
+import { parseReplicaUrl, redactUrl, ReplicaUrlError } from '../../src/config/replica-url.js';
 
 function errorOf(text: string): ReplicaUrlError {
   try {
