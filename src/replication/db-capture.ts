@@ -156,17 +156,9 @@ export class DatabaseCapture {
   /** One capture pass. Returns null when there was nothing new (and nothing was written). */
   async capture(opts: CaptureOptions): Promise<CaptureResult | null> {
     if (!(await this.ensureSameFile())) return null;
-    const pin = this.pin!;
-    // The next pin starts before the WAL is read, so it can never protect less than is captured.
-    pin.beginHandoff();
-    let result: CaptureResult | null;
-    try {
-      result = await this.captureLocked(opts);
-    } catch (err) {
-      pin.abandonHandoff();
-      throw err;
-    }
-    pin.finishHandoff();
+    // The pin moves before the WAL is read, so it never protects less than is captured.
+    this.pin!.moveForward();
+    const result = await this.captureLocked(opts);
     this.trusted = true;
     return result;
   }

@@ -1,11 +1,15 @@
 // walship's own checkpoints: PASSIVE past min-checkpoint-page-count and TRUNCATE past
 // truncate-page-n, each after capturing everything, so nothing is lost.
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkRestored, dump } from '../helpers/oracle.js';
 import { runWalship, runWriter, startWalship } from '../helpers/processes.js';
 import { makeWorkdir, type Workdir } from '../helpers/workdir.js';
+
+const run = promisify(execFile);
 
 let work: Workdir | null = null;
 
@@ -74,6 +78,30 @@ describe('walship PASSIVE checkpoints under a nonstop writer', () => {
     const out = path.join(dir, 'out.db');
     const r = await runWalship(['restore', '-integrity-check', 'full', '-o', out, `file://${replica}`]);
     expect(r.stderr).toBe('');
+    expect(dump(out)).toBe(dump(db));
+  });
+});
+
+describe("the application's own TRUNCATE checkpoints", () => {
+  it("never wait out their busy timeout on walship's read pin, and every commit is shipped", async () => {
+    work = makeWorkdir();
+    const { db, replica, config, dir } = work;
+    const walship = startWalship(['replicate', '-config', config]);
+    await walship.waitForEvent('started');
+    // The shape that stalled: autocheckpoint 50, a TRUNCATE every 100 commits, about 200 tx/s. With
+    // the pin's two reads overlapping for a whole capture pass, 4 or 5 of 15 TRUNCATEs here gave up
+    // after the full busy timeout with walship's pin a frame or two behind ((1, 116, 114)).
+    const app = { db, n: 1500, every: 100, busyMs: 10_000, autocheckpoint: 50, delayMs: 5 };
+    const { stdout } = await run('python3', [path.join(import.meta.dirname, '..', 'helpers', 'truncating-app.py'), JSON.stringify(app)], { timeout: 280_000 });
+    const { truncates } = JSON.parse(stdout) as { truncates: Array<[number, number, number]> };
+    expect(truncates).toHaveLength(15);
+    // Busy 0 with an empty WAL: each one completed; none gave up waiting for a reader.
+    expect(truncates).toEqual(Array.from({ length: 15 }, () => [0, 0, 0]));
+    expect(await walship.stop()).toBe(0);
+    const out = path.join(dir, 'out.db');
+    const r = await runWalship(['restore', '-integrity-check', 'full', '-o', out, `file://${replica}`]);
+    expect(r.stderr).toBe('');
+    expect(checkRestored(out, 'small').k).toBe(1500);
     expect(dump(out)).toBe(dump(db));
   });
 });
