@@ -21,20 +21,22 @@ const KEEP = new Set(['replicator.lock', 'replicator.lock-journal']);
 export async function resetStaging(dbPath: string, opts: { dryRun: boolean }): Promise<ResetResult> {
   const stagingDir = new Staging(dbPath).dir;
   if (!(await isDir(stagingDir))) return { stagingDir, existed: false, files: [] };
+  const entries = async (): Promise<string[]> => (await fsp.readdir(stagingDir)).filter((n) => !KEEP.has(n)).sort();
+  const listAll = async (names: string[]): Promise<string[]> => (await Promise.all(names.map((n) => listFiles(stagingDir, n)))).flat();
+  // A dry run writes nothing, not even the lock's holder record.
+  if (opts.dryRun) return { stagingDir, existed: true, files: await listAll(await entries()) };
   const lock = await ReplicatorLock.acquire(stagingDir, dbPath);
   try {
-    const entries = (await fsp.readdir(stagingDir)).filter((n) => !KEEP.has(n)).sort();
-    const files = (await Promise.all(entries.map((n) => listFiles(stagingDir, n)))).flat();
-    if (!opts.dryRun) {
-      for (const name of entries) {
-        try {
-          await fsp.rm(path.join(stagingDir, name), { recursive: true, force: true });
-        } catch (err) {
-          throw new Error(`reset ${dbPath}: cannot remove ${path.join(stagingDir, name)}: ${(err as Error).message}`);
-        }
+    const names = await entries();
+    const files = await listAll(names);
+    for (const name of names) {
+      try {
+        await fsp.rm(path.join(stagingDir, name), { recursive: true, force: true });
+      } catch (err) {
+        throw new Error(`reset ${dbPath}: cannot remove ${path.join(stagingDir, name)}: ${(err as Error).message}`);
       }
-      await fsyncDir(stagingDir);
     }
+    await fsyncDir(stagingDir);
     return { stagingDir, existed: true, files };
   } finally {
     lock.release();

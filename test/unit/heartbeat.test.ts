@@ -3,7 +3,7 @@
 // interval, and the URL's path (which may be a token) never logged.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Heartbeat, heartbeatDue, type ReplicaHealth } from '../../src/replication/heartbeat.js';
@@ -52,10 +52,11 @@ describe('Heartbeat against a local HTTP server', () => {
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/ping/token-abc123`, requests };
   }
 
-  function logger(): { log: ReturnType<typeof pino>; lines: string[] } {
+  function logger(): { log: Logger; lines: string[] } {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk: Buffer, _e, cb) => (lines.push(chunk.toString()), cb()) });
-    return { log: pino({ level: 'debug' }, sink), lines };
+    const log: Logger = pino({ level: 'debug' }, sink);
+    return { log, lines };
   }
 
   it('sends one GET per interval while healthy and none while a replica fails; a failure is not retried early', async () => {
