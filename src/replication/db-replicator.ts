@@ -239,7 +239,9 @@ export class DbReplicator {
   }
 
   /** The next capture takes a snapshot (`replicate -once -force-snapshot`). */
-  forceSnapshot(): void { this.wantSnapshot(); } // prettier-ignore
+  forceSnapshot(): void {
+    this.wantSnapshot();
+  }
 
   private wantSnapshot(): void {
     if (this.snapshotWanted) return;
