@@ -6,14 +6,16 @@ import pretty from 'pino-pretty';
 
 export type LogFormat = 'json' | 'text';
 
-export function createLogger(level?: string | null, format?: LogFormat | null): Logger {
+/** `stderr`: log there instead (commands whose stdout is data, such as `restore -json`). */
+export function createLogger(level?: string | null, format?: LogFormat | null, stderr = false): Logger {
   const options = {
     level: (process.env.LOG_LEVEL || level || 'info').toLowerCase(),
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: ['password', 'passphrase', 'keyPassphrase', 'privateKey', '*.password', '*.passphrase', '*.privateKey'], censor: '[redacted]' },
   };
-  const text = (process.env.LOG_FORMAT as LogFormat | undefined) ?? format ?? (process.stdout.isTTY ? 'text' : 'json');
-  if (text === 'text') return pino(options, pretty({ sync: true, singleLine: true, colorize: Boolean(process.stdout.isTTY), ignore: 'pid' }));
-  return pino(options);
+  const stream = stderr ? process.stderr : process.stdout;
+  const text = (process.env.LOG_FORMAT as LogFormat | undefined) ?? format ?? (stream.isTTY ? 'text' : 'json');
+  if (text === 'text') return pino(options, pretty({ sync: true, singleLine: true, colorize: Boolean(stream.isTTY), ignore: 'pid', destination: stderr ? 2 : 1 }));
+  return stderr ? pino(options, pino.destination({ fd: 2, sync: true })) : pino(options);
 }

@@ -13,6 +13,8 @@ import { EXIT_FAILURE, EXIT_OK, UsageError } from './errors.js';
 const FLAGS: Record<string, FlagSpec> = {
   ...CONFIG_FLAGS,
   exec: { type: 'string', help: 'run this command as a child; stop (and exit with its status) when it exits' },
+  once: { type: 'boolean', help: 'capture and ship everything committed once, then exit (1 if a replica did not take it all)' },
+  'force-snapshot': { type: 'boolean', help: 'with -once: also take a snapshot and ship it' },
   h: { type: 'boolean', help: 'show this help' },
 };
 
@@ -34,16 +36,27 @@ export async function replicateCommand(argv: readonly string[]): Promise<number>
 
   const args = parseArgs('replicate', argv, FLAGS);
   if (args.booleans.has('h')) {
-    process.stdout.write(`${usage('replicate', '[-config FILE] [-exec CMD] | DB_PATH REPLICA_URL...', FLAGS)}\n`);
+    process.stdout.write(`${usage('replicate', '[-config FILE] [-exec CMD | -once [-force-snapshot]] | DB_PATH REPLICA_URL...', FLAGS)}\n`);
     return EXIT_OK;
   }
   const { config, warnings } = configFromArgs(args);
+  const once = args.booleans.has('once');
+  const exec = args.strings.get('exec') ?? config.exec;
+  // Litestream's rules for these flags.
+  if (once && exec) throw new UsageError('replicate: -once cannot be used with -exec');
+  if (args.booleans.has('force-snapshot') && !once) throw new UsageError('replicate: -force-snapshot needs -once');
   const log = createLogger(config.logLevel, config.logFormat);
   for (const w of warnings) log.warn({ event: 'config_warning' }, w);
 
-  const service = new ReplicationService(config, log);
+  const service = new ReplicationService(config, log, { once });
   await service.start();
-  const exec = args.strings.get('exec') ?? config.exec;
+  if (once) {
+    if (args.booleans.has('force-snapshot')) service.forceSnapshot();
+    // A stop ships everything committed, bounded by shutdown-sync-timeout: that is one sync.
+    const shipped = await service.shutdown();
+    log.info({ event: 'once_complete', shipped }, shipped ? 'one-shot replication complete' : 'one-shot replication left files unshipped');
+    return shipped ? EXIT_OK : EXIT_FAILURE;
+  }
   if (exec) {
     child = spawn('/bin/sh', ['-c', exec], { stdio: 'inherit' });
     log.info({ event: 'exec_started', pid: child.pid }, 'started the application');

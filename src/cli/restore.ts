@@ -4,11 +4,14 @@ import type { ReplicaConfig } from '../config/types.js';
 import { createLogger } from '../log.js';
 import { createReplicaClient } from '../replica/factory.js';
 import type { IntegrityCheck } from '../restore/apply.js';
-import { restore } from '../restore/restore.js';
+import { formatTXID } from '../ltx/format.js';
+import { planReport, planReportText } from '../restore/plan-report.js';
+import { restore, type RestoreOutcome } from '../restore/restore.js';
 import type { RestoreTarget } from '../restore/plan.js';
 import { parseArgs, usage, type FlagSpec } from './args.js';
 import { CONFIG_FLAGS, findDb, isReplicaUrl, loadConfigFromArgs, replicaFromUrl, selectReplicas } from './config-source.js';
 import { EXIT_OK, UsageError } from './errors.js';
+import { renderTable } from './table.js';
 
 const FLAGS: Record<string, FlagSpec> = {
   ...CONFIG_FLAGS,
@@ -19,6 +22,9 @@ const FLAGS: Record<string, FlagSpec> = {
   'if-db-not-exists': { type: 'boolean', help: 'do nothing, successfully, if the output exists' },
   'if-replica-exists': { type: 'boolean', help: 'do nothing, successfully, if the replica holds no backup' },
   'integrity-check': { type: 'string', help: 'none, quick (default) or full' },
+  'dry-run': { type: 'boolean', help: 'print the plan (replica, files, sizes, TXIDs) and write nothing' },
+  json: { type: 'boolean', help: 'print the plan (-dry-run) or the result as JSON on stdout; logs go to stderr' },
+  parallelism: { type: 'string', help: 'files downloaded at once (default 4)' },
   h: { type: 'boolean', help: 'show this help' },
 };
 
@@ -33,11 +39,14 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
   const target = parseTarget(args.strings.get('txid'), args.strings.get('timestamp'));
   const integrity = args.strings.get('integrity-check') ?? 'quick';
   if (!['none', 'quick', 'full'].includes(integrity)) throw new UsageError(`restore: -integrity-check must be none, quick or full, not "${integrity}"`);
+  const parallelism = parseParallelism(args.strings.get('parallelism'));
+  const json = args.booleans.has('json');
+  const dryRun = args.booleans.has('dry-run');
 
   let replicas: ReplicaConfig[];
   let output = args.strings.get('o');
   const loaded = loadConfigFromArgs(args, false);
-  const log = createLogger(loaded?.config.logLevel, loaded?.config.logFormat);
+  const log = createLogger(loaded?.config.logLevel, loaded?.config.logFormat, json);
   for (const w of loaded?.warnings ?? []) log.warn({ event: 'config_warning' }, w);
   if (isReplicaUrl(source)) {
     if (!output) throw new UsageError('restore: -o OUT is required when restoring from a replica URL');
@@ -49,6 +58,7 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
   }
   const outputPath = path.resolve(output);
   const clients = replicas.map((r) => ({ name: r.name, client: createReplicaClient(r, { logger: log }) }));
+  const started = Date.now();
   try {
     const outcome = await restore({
       replicas: clients,
@@ -57,6 +67,8 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
       integrity: integrity as IntegrityCheck,
       ifDbNotExists: args.booleans.has('if-db-not-exists'),
       ifReplicaExists: args.booleans.has('if-replica-exists'),
+      dryRun,
+      parallelism,
     });
     switch (outcome.kind) {
       case 'database-exists':
@@ -65,13 +77,39 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
       case 'replica-empty':
         log.info({ event: 'restore_skipped', db: outputPath, reason: 'replica empty' }, 'no backup in the replica; nothing restored');
         break;
+      case 'planned': {
+        const report = planReport(source, outputPath, outcome.replica, outcome.location, outcome.plan, outcome.outputExists);
+        if (json) {
+          process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        } else {
+          const text = planReportText(report);
+          process.stdout.write(`${text.header.join('\n')}\n\n${renderTable(text.rows)}`);
+        }
+        return EXIT_OK;
+      }
       case 'restored':
         log.info({ event: 'restored', db: outputPath, replica: outcome.replica, txid: outcome.txid, files: outcome.files }, 'restored');
     }
+    if (json) process.stdout.write(`${JSON.stringify(resultJson(outcome, outputPath, integrity, Date.now() - started), null, 2)}\n`);
     return EXIT_OK;
   } finally {
     await Promise.all(clients.map((c) => c.client.close().catch(() => undefined)));
   }
+}
+
+/** Litestream's -json result fields, plus `files`; a skipped restore says why instead. */
+function resultJson(outcome: RestoreOutcome, dbPath: string, integrity: string, durationMs: number): Record<string, unknown> {
+  if (outcome.kind === 'restored') {
+    return { db_path: dbPath, replica: outcome.replica, txid: formatTXID(outcome.txid), files: outcome.files, duration_ms: durationMs, integrity_check: integrity };
+  }
+  return { db_path: dbPath, skipped: outcome.kind };
+}
+
+function parseParallelism(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = /^\d+$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > 64) throw new UsageError(`restore: -parallelism "${v}" is not a number of files from 1 to 64`);
+  return n;
 }
 
 function parseTarget(txid: string | undefined, timestamp: string | undefined): RestoreTarget {

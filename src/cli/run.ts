@@ -7,6 +7,7 @@ import { EXIT_FAILURE, EXIT_USAGE, UsageError } from './errors.js';
 import { databasesCommand } from './databases.js';
 import { ltxCommand } from './ltx.js';
 import { replicateCommand } from './replicate.js';
+import { resetCommand } from './reset.js';
 import { restoreCommand } from './restore.js';
 import { snapshotsCommand } from './snapshots.js';
 import { statusCommand } from './status.js';
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   status: statusCommand,
   databases: databasesCommand,
   validate: validateCommand,
+  reset: resetCommand,
   version: async () => {
     process.stdout.write(`walship ${packageVersion()}\n`);
     return 0;
@@ -38,6 +40,7 @@ commands:
   status      local and replica TXID, lag, last sync and last error per replica
   databases   list the configured databases and their replicas
   validate    restore each replica into a temporary file and compare it with the database
+  reset       drop a database's local staging so the next replicate captures it afresh
   version     print the version
 
 Run walship <command> -h for a command's flags.

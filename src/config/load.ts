@@ -28,7 +28,8 @@ export interface LoadOptions {
 type Obj = Record<string, unknown>;
 
 // Keys Litestream knows that walship accepts but does not act on (other backends, other features).
-const IGNORED_TOP = ['mcp-addr', 'socket', 'heartbeat-url', 'heartbeat-interval', 'verify-compaction', 'l0-retention-check-interval', 'shutdown-sync-interval', 'access-key-id', 'secret-access-key', 'region', 'bucket', 'endpoint'];
+const IGNORED_TOP = ['mcp-addr', 'socket', 'verify-compaction', 'l0-retention-check-interval', 'shutdown-sync-interval', 'access-key-id', 'secret-access-key', 'region', 'bucket', 'endpoint'];
+const MIN_HEARTBEAT_INTERVAL_MS = 60_000;
 const IGNORED_DB = ['meta-path', 'meta-dir', 'max-sync-wal-bytes', 'restore-if-db-not-exists', 'max-checkpoint-page-count'];
 const IGNORED_REPLICA = ['max-sync-ltx-files', 'auto-recover', 'concurrent-writes'];
 
@@ -147,7 +148,7 @@ class Validator {
 
   root(v: unknown): WalshipConfig {
     const o = this.object(v, '(top level)');
-    this.checkKeys(o, '', ['dbs', 'addr', 'logging', 'snapshot', 'levels', 'validation', 'retention', 'l0-retention', 'exec', 'shutdown-sync-timeout', 'sync-interval', 'validation-interval', 'ready-lag', ...IGNORED_TOP]);
+    this.checkKeys(o, '', ['dbs', 'addr', 'logging', 'snapshot', 'levels', 'validation', 'retention', 'l0-retention', 'exec', 'shutdown-sync-timeout', 'sync-interval', 'validation-interval', 'ready-lag', 'heartbeat-url', 'heartbeat-interval', ...IGNORED_TOP]);
     const addr = this.str(o, 'addr', '');
     if (addr !== null && addr !== '' && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/.test(addr)) {
       this.fail('addr', `${JSON.stringify(addr)} is not host:port`);
@@ -222,7 +223,17 @@ class Validator {
       seen.add(d.path);
     });
     const readyLagMs = this.duration(o, 'ready-lag', '', { allowZero: false }) ?? DEFAULTS.readyLagMs;
-    return { addr: addr || null, readyLagMs, logLevel, logFormat, shutdownSyncTimeoutMs, levelIntervalsMs, l0RetentionMs, exec: exec || null, dbs };
+    return { addr: addr || null, readyLagMs, logLevel, logFormat, shutdownSyncTimeoutMs, levelIntervalsMs, l0RetentionMs, exec: exec || null, dbs, ...this.heartbeat(o) };
+  }
+
+  /** Litestream's heartbeat-url (http or https) and heartbeat-interval (at least 1m, default 5m). */
+  heartbeat(o: Obj): Pick<WalshipConfig, 'heartbeatUrl' | 'heartbeatIntervalMs'> {
+    const url = this.str(o, 'heartbeat-url', '') || null;
+    // The URL itself is not echoed: a healthchecks-style URL is a credential.
+    if (url !== null && !/^https?:\/\/[^/\s]+/i.test(url)) this.fail('heartbeat-url', 'must be an http:// or https:// URL');
+    const interval = this.duration(o, 'heartbeat-interval', '', { allowZero: false }) ?? DEFAULTS.heartbeatIntervalMs;
+    if (interval < MIN_HEARTBEAT_INTERVAL_MS) this.fail('heartbeat-interval', `must be at least 1m (as in Litestream), got ${o['heartbeat-interval'] as string}`);
+    return { heartbeatUrl: url, heartbeatIntervalMs: interval };
   }
 
   db(v: unknown, key: string, defaults: ReplicaDefaults): DbConfig {

@@ -54,6 +54,9 @@ export interface WalshipConfig {
   levelIntervalsMs: [number, number, number];
   l0RetentionMs: number;
   exec: string | null;
+  /** GET after a successful sync, at most once per heartbeatIntervalMs, while every replica is healthy. */
+  heartbeatUrl: string | null;
+  heartbeatIntervalMs: number;
   dbs: DbConfig[];
 }
 
@@ -74,4 +77,5 @@ export const DEFAULTS = {
   shutdownSyncTimeoutMs: 30_000,
   backlogLimitBytes: 1024 ** 3,
   readyLagMs: 60_000,
+  heartbeatIntervalMs: 5 * 60_000,
 } as const;

@@ -238,6 +238,11 @@ export class DbReplicator {
     }, COALESCE_MS);
   }
 
+  /** The next capture takes a snapshot (`replicate -once -force-snapshot`). */
+  forceSnapshot(): void {
+    this.wantSnapshot();
+  }
+
   private wantSnapshot(): void {
     if (this.snapshotWanted) return;
     this.snapshotWanted = true;

@@ -8,22 +8,37 @@ import { startHttpServer } from '../server/http-server.js';
 import { Metrics } from '../server/metrics.js';
 import { observe, statusOf, type DbStatus } from '../server/observe.js';
 import { DbReplicator } from './db-replicator.js';
+import { Heartbeat } from './heartbeat.js';
+
+export interface ServiceOptions {
+  /** `replicate -once`: no heartbeat (as in Litestream, no background monitors). */
+  once?: boolean;
+}
 
 export class ReplicationService {
   readonly replicators: DbReplicator[];
   readonly metrics: Metrics;
   private server: http.Server | null = null;
+  private readonly heartbeat: Heartbeat | null;
 
   constructor(
     private readonly config: WalshipConfig,
     private readonly log: Logger,
+    opts: ServiceOptions = {},
   ) {
     // Gauges read the replicators lazily, at scrape time.
     this.metrics = new Metrics({
       dbs: () => this.replicators.map((r) => ({ db: r.dbPath, localTxid: r.capture.position?.txid ?? 0, stagedBytes: r.stagingBytes })),
       replicas: () =>
         this.replicators.flatMap((r) =>
-          r.shipperStatus().map((s) => ({ db: r.dbPath, replica: s.name, remoteTxid: s.remote[0] ?? 0, lagSeconds: s.lagSeconds })),
+          r.shipperStatus().map((s) => ({
+            db: r.dbPath,
+            replica: s.name,
+            remoteTxid: s.remote[0] ?? 0,
+            lagSeconds: s.lagSeconds,
+            lastSyncAt: s.lastSyncAt,
+            backlogOverflowed: s.backlogOverflowed,
+          })),
         ),
     });
     this.replicators = config.dbs.map(
@@ -54,20 +69,39 @@ export class ReplicationService {
           this.metrics,
         ),
     );
+    for (const db of config.dbs) for (const r of db.replicas) this.metrics.declareReplica(db.path, r.name);
+    this.heartbeat =
+      config.heartbeatUrl && !opts.once
+        ? new Heartbeat({
+            url: config.heartbeatUrl,
+            intervalMs: config.heartbeatIntervalMs,
+            health: () => this.replicators.flatMap((r) => r.shipperStatus()),
+            log,
+            onResult: (result) => this.metrics.heartbeats.inc({ result }),
+          })
+        : null;
+    if (this.heartbeat) this.metrics.declareHeartbeat();
   }
 
   /** Starts every replicator (each takes its database's lock first), then the HTTP listener. */
   async start(): Promise<void> {
     for (const r of this.replicators) await r.start();
     if (this.config.addr) this.server = await startHttpServer(this.config.addr, observe(this.replicators, this.metrics, this.config.readyLagMs), this.log);
-    this.log.info({ event: 'started', dbs: this.config.dbs.map((d) => d.path) }, 'replicating');
+    this.heartbeat?.start();
+    this.log.info({ event: 'started', dbs: this.config.dbs.map((d) => d.path), heartbeat: this.heartbeat?.target }, 'replicating');
   }
 
   /** Ships everything committed and stops. True when every replica took everything. */
   async shutdown(): Promise<boolean> {
+    this.heartbeat?.stop();
     const results = await Promise.all(this.replicators.map((r) => r.shutdown()));
     this.server?.close();
     return results.every(Boolean);
+  }
+
+  /** `replicate -force-snapshot`: every database takes a snapshot at its next capture. */
+  forceSnapshot(): void {
+    for (const r of this.replicators) r.forceSnapshot();
   }
 
   status(): DbStatus[] {

@@ -35,6 +35,8 @@ const WRITE_RUN_PAGES = 256;
 export interface ApplyOptions {
   /** Files larger than this are streamed instead of downloaded whole (default 16 MiB). */
   wholeFileMax?: number;
+  /** Files downloaded ahead at once (default 4; `restore -parallelism`). */
+  parallelism?: number;
 }
 
 export async function applyPlan(
@@ -53,12 +55,13 @@ export async function applyPlan(
     // Small files download ahead of the apply, in order, up to a few files and a bounded number of
     // bytes; large ones stream when their turn comes.
     const wholeMax = opts.wholeFileMax ?? WHOLE_FILE_MAX;
+    const concurrency = Math.max(1, opts.parallelism ?? DOWNLOAD_CONCURRENCY);
     const whole = (f: LtxFileInfo): boolean => f.size <= wholeMax;
     const downloads = plan.map(() => null as Promise<Buffer> | null);
     let next = 0;
     const fetchAhead = (current: number): void => {
       let ahead = plan.slice(current, next).reduce((n, f) => n + (whole(f) ? f.size : 0), 0);
-      while (next < plan.length && next - current < DOWNLOAD_CONCURRENCY && (next === current || ahead + plan[next]!.size <= PREFETCH_BYTES || !whole(plan[next]!))) {
+      while (next < plan.length && next - current < concurrency && (next === current || ahead + plan[next]!.size <= PREFETCH_BYTES || !whole(plan[next]!))) {
         const f = plan[next]!;
         if (whole(f)) {
           const p = client.readLtxFile(f);

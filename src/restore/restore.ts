@@ -17,10 +17,15 @@ export interface RestoreRequest {
   integrity: IntegrityCheck;
   ifDbNotExists: boolean;
   ifReplicaExists: boolean;
+  /** Plan only: return the plan, write nothing (`restore -dry-run`). */
+  dryRun?: boolean;
+  /** Files downloaded at once (`restore -parallelism`). */
+  parallelism?: number;
 }
 
 export type RestoreOutcome =
   | { kind: 'restored'; replica: string; txid: number; files: number }
+  | { kind: 'planned'; replica: string; location: string; plan: LtxFileInfo[]; outputExists: boolean }
   | { kind: 'database-exists' }
   | { kind: 'replica-empty' };
 
@@ -30,9 +35,10 @@ function isEmpty(listing: LevelListing): boolean {
 }
 
 export async function restore(req: RestoreRequest): Promise<RestoreOutcome> {
-  if (await exists(req.outputPath)) {
+  const outputExists = await exists(req.outputPath);
+  if (outputExists) {
     if (req.ifDbNotExists) return { kind: 'database-exists' };
-    throw new RestoreError(`output ${req.outputPath} already exists; refusing to overwrite it (remove it, or use -if-db-not-exists)`);
+    if (!req.dryRun) throw new RestoreError(`output ${req.outputPath} already exists; refusing to overwrite it (remove it, or use -if-db-not-exists)`);
   }
 
   const candidates: Array<{ replica: NamedReplica; plan: LtxFileInfo[] }> = [];
@@ -58,7 +64,8 @@ export async function restore(req: RestoreRequest): Promise<RestoreOutcome> {
   // The replica whose chain reaches the highest TXID wins.
   candidates.sort((a, b) => restoredTxid(b.plan) - restoredTxid(a.plan));
   const best = candidates[0]!;
-  const result = await applyPlan(best.replica.client, best.plan, req.outputPath, req.integrity);
+  if (req.dryRun) return { kind: 'planned', replica: best.replica.name, location: best.replica.client.location, plan: best.plan, outputExists };
+  const result = await applyPlan(best.replica.client, best.plan, req.outputPath, req.integrity, { parallelism: req.parallelism });
   return { kind: 'restored', replica: best.replica.name, txid: result.txid, files: best.plan.length };
 }
 

@@ -7,6 +7,9 @@ export interface ReplicaGaugeSource {
   replica: string;
   remoteTxid: number;
   lagSeconds: number;
+  /** When the replica last took everything staged for it; null before its first sync. */
+  lastSyncAt: Date | null;
+  backlogOverflowed: boolean;
 }
 
 export interface DbGaugeSource {
@@ -26,6 +29,7 @@ export class Metrics {
   readonly bytesShipped: Counter<'db' | 'replica'>;
   readonly backlogOverflows: Counter<'db' | 'replica'>;
   readonly validations: Counter<'db' | 'replica' | 'result'>;
+  readonly heartbeats: Counter<'result'>;
 
   constructor(sources: { dbs: () => DbGaugeSource[]; replicas: () => ReplicaGaugeSource[] }) {
     const registers = [this.registry];
@@ -49,6 +53,7 @@ export class Metrics {
       registers,
     });
     this.validations = new Counter({ name: 'walship_validations_total', help: 'Replica validations by result', labelNames: ['db', 'replica', 'result'], registers });
+    this.heartbeats = new Counter({ name: 'walship_heartbeats_total', help: 'Heartbeat pings to heartbeat-url by result (ok or error)', labelNames: ['result'], registers });
 
     new Gauge({
       name: 'walship_db_txid',
@@ -90,5 +95,40 @@ export class Metrics {
         for (const r of sources.replicas()) this.set({ db: r.db, replica: r.replica }, r.lagSeconds);
       },
     });
+    new Gauge({
+      name: 'walship_replica_last_sync_timestamp_seconds',
+      help: 'Unix time of the last pass that left nothing staged for the replica; 0 before the first since start',
+      labelNames: ['db', 'replica'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of sources.replicas()) this.set({ db: r.db, replica: r.replica }, r.lastSyncAt ? r.lastSyncAt.getTime() / 1000 : 0);
+      },
+    });
+    new Gauge({
+      name: 'walship_replica_backlog_overflowed',
+      help: '1 while staging no longer holds files for the replica (its backlog passed backlog-limit; it heals with a snapshot), else 0',
+      labelNames: ['db', 'replica'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of sources.replicas()) this.set({ db: r.db, replica: r.replica }, r.backlogOverflowed ? 1 : 0);
+      },
+    });
+  }
+
+  /**
+   * Starts a replica's counters at 0, so they are scraped before their first event: Prometheus's
+   * increase() cannot see the first step of a series that appears at 1.
+   */
+  declareReplica(db: string, replica: string): void {
+    const labels = { db, replica };
+    for (const c of [this.syncs, this.syncErrors, this.bytesShipped, this.backlogOverflows]) c.inc(labels, 0);
+    for (const result of ['ok', 'mismatch', 'error']) this.validations.inc({ ...labels, result }, 0);
+  }
+
+  /** Starts the heartbeat counter at 0 (as declareReplica), when a heartbeat is configured. */
+  declareHeartbeat(): void {
+    for (const result of ['ok', 'error']) this.heartbeats.inc({ result }, 0);
   }
 }
