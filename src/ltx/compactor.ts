@@ -28,9 +28,18 @@ export function compactedHeader(inputs: readonly Buffer[]): LtxHeader {
   return ltxHeader({ pageSize: first.pageSize, commit: last.commit, minTXID: first.minTXID, maxTXID: last.maxTXID, timestamp: last.timestamp });
 }
 
+/**
+ * The header of a level-0 file that merges `inputs`: as compactedHeader(), but it keeps the newest
+ * input's WAL position (offset, size, salts), which is where a Litestream taking over the replica
+ * continues from.
+ */
+export function mergedL0Header(inputs: readonly Buffer[]): LtxHeader {
+  const last = LtxFile.open(inputs[inputs.length - 1]!).header;
+  return { ...compactedHeader(inputs), walOffset: last.walOffset, walSize: last.walSize, walSalt1: last.walSalt1, walSalt2: last.walSalt2 };
+}
+
 /** The compacted file as batches of bytes. Every input is decoded (and so verified) to its end. */
-export async function* compactLtxChunks(inputs: readonly Buffer[]): AsyncGenerator<Buffer[]> {
-  const header = compactedHeader(inputs);
+export async function* compactLtxChunks(inputs: readonly Buffer[], header: LtxHeader = compactedHeader(inputs)): AsyncGenerator<Buffer[]> {
   const pages = new Map<number, Buffer>();
   let decoded = 0;
   for (const input of inputs) {

@@ -42,6 +42,12 @@ export interface CaptureResult {
 export interface CaptureOptions {
   /** Also stage a level-9 snapshot at the captured position. */
   snapshot: boolean;
+  /**
+   * Do nothing (not even move the pin) when the database and WAL files look exactly as at the last
+   * pass: size, modification time and inode. For the fallback poll, so an idle database costs two
+   * stats a poll.
+   */
+  ifChanged?: boolean;
   /** Also checksum the whole database at the captured position. */
   checksum?: boolean;
 }
@@ -66,6 +72,8 @@ export class DatabaseCapture {
   private positionLoaded = false;
   /** What the last clean stop recorded; lets a restart skip the full capture when nothing changed. */
   private cleanStop: CleanStop | null = null;
+  /** filesLook() at the last pass. */
+  private lastLook = '';
 
   constructor(
     readonly dbPath: string,
@@ -156,6 +164,9 @@ export class DatabaseCapture {
   /** One capture pass. Returns null when there was nothing new (and nothing was written). */
   async capture(opts: CaptureOptions): Promise<CaptureResult | null> {
     if (!(await this.ensureSameFile())) return null;
+    const look = await this.filesLook();
+    if (opts.ifChanged && look === this.lastLook && !opts.snapshot) return null;
+    this.lastLook = look;
     // The pin moves before the WAL is read, so it never protects less than is captured.
     this.pin!.moveForward();
     const result = await this.captureLocked(opts);
@@ -182,6 +193,11 @@ export class DatabaseCapture {
     }
     if (!(await this.ensureSameFile())) return { checkpoint: null, captures };
     const checkpoint = await this.checkpointer!.truncate(captureLocked);
+    if (checkpoint && checkpoint.busy === 0 && !checkpoint.writesRaced && this.pos) {
+      // The WAL is empty now: nothing of it is left to count towards the next checkpoint. (Kept, the
+      // old offset made every later pass choose TRUNCATE again: hundreds a second after a bulk load.)
+      this.pos = { ...this.pos, walOffset: 0 };
+    }
     if (checkpoint?.writesRaced) {
       // A commit may have been checkpointed and truncated before it was read.
       this.trusted = false;
@@ -202,6 +218,13 @@ export class DatabaseCapture {
     const same = checksum === stop.checksum;
     this.log.info({ db: this.dbPath, event: same ? 'resumed_clean_stop' : 'changed_since_clean_stop', txid: stop.txid }, same ? 'database is as walship left it; continuing without a full capture' : 'database changed while walship was stopped');
     return same;
+  }
+
+  /** How the database and WAL files look from outside, without reading them. */
+  private async filesLook(): Promise<string> {
+    const [db, wal] = await Promise.all([statOrNull(this.dbPath), statOrNull(`${this.dbPath}-wal`)]);
+    const one = (st: Stats | null): string => (st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '-');
+    return `${one(db)}|${one(wal)}`;
   }
 
   private async ensureSameFile(): Promise<boolean> {

@@ -1,7 +1,5 @@
 // Replication of one database: triggers capture (chokidar on the WAL plus a fallback tick), runs
 // walship's own checkpoints, compaction and snapshots, and feeds every replica's shipper.
-import chokidar, { type FSWatcher } from 'chokidar';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ReplicaClient } from '../replica/client.js';
 import { LEVELS, SNAPSHOT_LEVEL, TOP_COMPACTION_LEVEL } from '../replica/layout.js';
@@ -9,8 +7,11 @@ import type { Metrics } from '../server/metrics.js';
 import { NotWalModeError } from '../sqlite/open.js';
 import { WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE } from '../sqlite/wal-format.js';
 import { Backoff } from '../util/backoff.js';
+import { captureDelayMs, captureWindowMs, GROUP_COMMIT_MAX_WAIT_MS, type CaptureTrigger } from './capture-schedule.js';
+import { chooseCheckpoint, idleCheckpointDueAt, type WalState } from './checkpoint-policy.js';
 import { compactStagedLevel } from './compaction.js';
 import { DatabaseCapture, type CaptureResult } from './db-capture.js';
+import { DbWatcher } from './db-watcher.js';
 import { ReplicaShipper, type ShipperStatus } from './replica-shipper.js';
 import { ReplicatorLock } from './replicator-lock.js';
 import { Staging } from './staging.js';
@@ -43,16 +44,10 @@ export interface DbReplicatorOptions {
   shutdownSyncTimeoutMs: number;
 }
 
-/** How long WAL events are gathered before a capture runs. */
+/** How long WAL events are gathered before a capture runs, at the least. */
 const COALESCE_MS = 3;
 /** How long closing a replica waits for operations still running after the shutdown deadline. */
 const CLOSE_GRACE_MS = 2_000;
-/**
- * Every pass moves the read pin forward. An application's own TRUNCATE or RESTART checkpoint waits
- * for readers, so this bounds how long such a checkpoint can wait on walship. A pass that finds
- * nothing new only reads a few bytes of the local WAL and sends nothing anywhere.
- */
-const PIN_REFRESH_MS = 100;
 
 export class DbReplicator {
   readonly staging: Staging;
@@ -60,14 +55,21 @@ export class DbReplicator {
   readonly shippers: ReplicaShipper[];
   private readonly stop = new AbortController();
   private readonly wake = new Wakeup();
-  private watcher: FSWatcher | null = null;
+  private watcher: DbWatcher | null = null;
   private timers: NodeJS.Timeout[] = [];
   private captureRun: Promise<void> | null = null;
   private shipperRuns: Promise<void>[] = [];
   private snapshotWanted = false;
   private exclusive: Promise<unknown> = Promise.resolve();
   private maintenance: Promise<unknown> = Promise.resolve();
-  private coalesce: NodeJS.Timeout | null = null;
+  /** The pending capture's timer and when it fires (see capture-schedule.ts). */
+  private captureTimer: NodeJS.Timeout | null = null;
+  private captureDueAt = Number.POSITIVE_INFINITY;
+  private lastCaptureAt = 0;
+  /** Something other than the fallback poll asked for the pending pass. */
+  private changeSignalled = false;
+  private idleCheckpointTimer: NodeJS.Timeout | null = null;
+  private readonly captureWindowMs: number;
   private checkpointMark = { salt1: 0, salt2: 0, offset: WAL_HEADER_SIZE };
   private lastCheckpointAt = Date.now();
   private lastSnapshotAt = 0;
@@ -87,6 +89,7 @@ export class DbReplicator {
     this.shippers = opts.replicas.map(
       (r) => new ReplicaShipper(r.name, r.client, this.staging, log, r.syncIntervalMs, () => this.wantSnapshot(), metrics),
     );
+    this.captureWindowMs = captureWindowMs(opts.replicas.map((r) => r.syncIntervalMs), opts.monitorIntervalMs);
   }
 
   /** Bytes of LTX files in staging, as of the last prune. */
@@ -125,24 +128,21 @@ export class DbReplicator {
     );
     if (this.shippers.some((s) => s.status().needsSnapshot)) this.snapshotWanted = true;
 
-    const dir = path.dirname(this.dbPath);
-    const walPath = `${this.dbPath}-wal`;
-    this.watcher = chokidar.watch(dir, {
-      ignoreInitial: true,
-      depth: 0,
-      ignored: (p: string) => p !== dir && p !== walPath && p !== this.dbPath,
-    });
-    this.watcher.on('all', () => this.scheduleCapture());
-    // chokidar drops 'change' events that follow another within 50 ms (leading edge only), which
-    // would leave commits at 10-100 tx/s waiting for the fallback tick. Its raw fs.watch events are
-    // not throttled, so a WAL write wakes capture at once.
-    const names = new Set([path.basename(walPath), path.basename(this.dbPath)]);
-    this.watcher.on('raw', (_event: string, changed: string | null) => {
-      if (changed && names.has(path.basename(changed))) this.scheduleCapture();
-    });
-    this.watcher.on('error', (err) => this.log.warn({ db: this.dbPath, event: 'watch_error', err: String(err) }, 'file watcher error; the fallback tick continues'));
+    // With a capture window, commits are picked up by the poll, which runs at the window: every
+    // WAL event would only wake walship to wait. Changes to the database file (checkpoints) always
+    // wake it at once.
+    const eventDriven = this.captureWindowMs === 0;
+    this.watcher = new DbWatcher(
+      this.dbPath,
+      eventDriven,
+      (what) => this.requestCapture(what),
+      (err) => this.log.warn({ db: this.dbPath, event: 'watch_error', err: String(err) }, 'file watcher error; the fallback poll continues'),
+    );
+    this.watcher.start();
 
-    this.timers.push(setInterval(() => this.wake.notify(), Math.min(this.opts.monitorIntervalMs, PIN_REFRESH_MS)));
+    // The poll (the fallback, when event-driven): a pass that finds the files as the last pass left
+    // them does nothing.
+    this.timers.push(setInterval(() => this.requestCapture('poll'), eventDriven ? this.opts.monitorIntervalMs : this.captureWindowMs));
     this.opts.levelIntervalsMs.forEach((ms, i) => {
       this.timers.push(setInterval(() => void this.compact(i + 1), ms));
     });
@@ -158,14 +158,15 @@ export class DbReplicator {
     });
     this.captureRun = this.captureLoop();
     this.shipperRuns = this.shippers.map((s) => s.run(this.stop.signal));
-    this.wake.notify();
+    this.requestCapture('due');
   }
 
   /** Stops watching, captures and ships everything committed, then closes. True if all was shipped. */
   async shutdown(): Promise<boolean> {
     // The whole stop is bounded from here: SIGTERM may come from an orchestrator with a grace period.
     const deadline = Date.now() + this.opts.shutdownSyncTimeoutMs;
-    if (this.coalesce) clearTimeout(this.coalesce);
+    if (this.captureTimer) clearTimeout(this.captureTimer);
+    if (this.idleCheckpointTimer) clearTimeout(this.idleCheckpointTimer);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.watcher?.close();
@@ -230,12 +231,19 @@ export class DbReplicator {
     return results;
   }
 
-  private scheduleCapture(): void {
-    if (this.coalesce) return;
-    this.coalesce = setTimeout(() => {
-      this.coalesce = null;
+  /** Asks for a capture pass, as soon as `trigger` allows (an earlier pending pass stands). */
+  private requestCapture(trigger: CaptureTrigger): void {
+    if (trigger !== 'poll') this.changeSignalled = true;
+    const now = Date.now();
+    const delay = Math.max(COALESCE_MS, captureDelayMs(trigger, now, this.lastCaptureAt, this.captureWindowMs));
+    if (now + delay >= this.captureDueAt) return;
+    if (this.captureTimer) clearTimeout(this.captureTimer);
+    this.captureDueAt = now + delay;
+    this.captureTimer = setTimeout(() => {
+      this.captureTimer = null;
+      this.captureDueAt = Number.POSITIVE_INFINITY;
       this.wake.notify();
-    }, COALESCE_MS);
+    }, delay);
   }
 
   /** The next capture takes a snapshot (`replicate -once -force-snapshot`). */
@@ -246,7 +254,7 @@ export class DbReplicator {
   private wantSnapshot(): void {
     if (this.snapshotWanted) return;
     this.snapshotWanted = true;
-    this.wake.notify();
+    this.requestCapture('due');
   }
 
   private checkSnapshotDue(): void {
@@ -259,8 +267,13 @@ export class DbReplicator {
     while (!this.stop.signal.aborted) {
       await this.wake.wait(Number.POSITIVE_INFINITY, this.stop.signal);
       if (this.stop.signal.aborted) break;
+      // Group commit: commits made while the last file is still being uploaded go into the next one.
+      if (this.captureWindowMs === 0) await Promise.all(this.shippers.map((s) => s.uploadSettled(GROUP_COMMIT_MAX_WAIT_MS)));
+      const ifChanged = !this.changeSignalled;
+      this.changeSignalled = false;
+      this.lastCaptureAt = Date.now();
       try {
-        await this.runExclusive(() => this.captureAndHandle());
+        await this.runExclusive(() => this.captureAndHandle({ ifChanged }));
         backoff.reset();
       } catch (err) {
         const e = err as Error;
@@ -268,18 +281,19 @@ export class DbReplicator {
         const event = e instanceof NotWalModeError ? 'not_wal_mode' : 'capture_failed';
         this.log.error({ db: this.dbPath, event, err: e.message }, 'capture failed; retrying');
         await sleep(backoff.next(), this.stop.signal);
-        this.wake.notify();
+        this.requestCapture('due');
       }
     }
   }
 
-  private async captureAndHandle(extra: { checksum?: boolean } = {}): Promise<CaptureResult | null> {
+  private async captureAndHandle(extra: { checksum?: boolean; ifChanged?: boolean } = {}): Promise<CaptureResult | null> {
     if (!(await this.capture.open())) {
       if (!this.waitingLogged) this.log.info({ db: this.dbPath, event: 'waiting_for_database' }, 'database does not exist yet; waiting');
       this.waitingLogged = true;
       return null;
     }
     this.waitingLogged = false;
+    this.watcher?.refresh();
     const snapshot = this.snapshotWanted;
     const result = await this.capture.capture({ snapshot, ...extra });
     if (snapshot && result?.snapshot) this.snapshotWanted = false;
@@ -309,21 +323,30 @@ export class DbReplicator {
     if (result.l0 || result.snapshot) for (const s of this.shippers) s.notify();
   }
 
-  private async maybeCheckpoint(): Promise<void> {
+  /** Where the WAL stands for checkpoint-policy.ts, from the captured position. */
+  private walState(): WalState | null {
     const pos = this.capture.position;
-    if (!pos || pos.walOffset < WAL_HEADER_SIZE) return;
+    if (!pos || pos.walOffset < WAL_HEADER_SIZE) return null;
     const mark = this.checkpointMark;
     if (mark.salt1 !== pos.salt1 || mark.salt2 !== pos.salt2) {
       this.checkpointMark = { salt1: pos.salt1, salt2: pos.salt2, offset: WAL_HEADER_SIZE };
     }
     const frameSize = pos.pageSize + WAL_FRAME_HEADER_SIZE;
-    const walFrames = this.capture.capturedWalFrames;
-    const sinceMark = (pos.walOffset - this.checkpointMark.offset) / frameSize;
-    let mode: 'PASSIVE' | 'TRUNCATE' | null = null;
-    if (walFrames >= this.opts.truncatePageN) mode = 'TRUNCATE';
-    else if (sinceMark >= this.opts.minCheckpointPageN) mode = 'PASSIVE';
-    else if (sinceMark > 0 && Date.now() - this.lastCheckpointAt >= this.opts.checkpointIntervalMs) mode = 'PASSIVE';
-    if (!mode) return;
+    return {
+      walFrames: this.capture.capturedWalFrames,
+      framesSinceCheckpoint: Math.max(0, (pos.walOffset - this.checkpointMark.offset) / frameSize),
+      msSinceCheckpoint: Date.now() - this.lastCheckpointAt,
+    };
+  }
+
+  private async maybeCheckpoint(): Promise<void> {
+    const state = this.walState();
+    const mode = state ? chooseCheckpoint(state, this.opts) : null;
+    if (mode) await this.runCheckpoint(mode);
+    this.scheduleIdleCheckpoint();
+  }
+
+  private async runCheckpoint(mode: 'PASSIVE' | 'TRUNCATE'): Promise<void> {
     const { checkpoint, captures } = await this.capture.checkpoint(mode);
     for (const c of captures) this.afterCapture(c);
     if (!checkpoint) {
@@ -335,6 +358,20 @@ export class DbReplicator {
     const after = this.capture.position!;
     this.checkpointMark = { salt1: after.salt1, salt2: after.salt2, offset: after.walOffset };
     this.log.info({ db: this.dbPath, event: 'checkpoint', mode, busy: checkpoint.busy, frames: checkpoint.logFrames, checkpointed: checkpoint.checkpointedFrames }, 'checkpoint');
+  }
+
+  /** A WAL left with frames under the threshold gets its PASSIVE after checkpoint-interval, with no poll needed. */
+  private scheduleIdleCheckpoint(): void {
+    if (this.idleCheckpointTimer) clearTimeout(this.idleCheckpointTimer);
+    this.idleCheckpointTimer = null;
+    const state = this.walState();
+    const due = state ? idleCheckpointDueAt(state, this.lastCheckpointAt, this.opts) : null;
+    if (due === null || this.stop.signal.aborted) return;
+    // A checkpoint the application kept from running is tried again a poll later, not at once.
+    this.idleCheckpointTimer = setTimeout(() => {
+      this.idleCheckpointTimer = null;
+      this.requestCapture('due');
+    }, Math.max(this.opts.monitorIntervalMs, due - Date.now()));
   }
 
   private async compact(level: number): Promise<void> {

@@ -1,11 +1,13 @@
 // Ships staged LTX files to one replica, on its own loop and position, so a slow or dead replica
 // stalls neither capture nor the other replicas.
+import { promises as fsp } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Metrics } from '../server/metrics.js';
 import { ReplicaConflictError, type LtxFileInfo, type ReplicaClient } from '../replica/client.js';
 import { COMPACTION_LEVELS, describeFile, LEVELS, SNAPSHOT_LEVEL } from '../replica/layout.js';
 import { listReplica } from '../replica/listing.js';
 import { Backoff } from '../util/backoff.js';
+import { l0Run, mergeL0Run } from './l0-merge.js';
 import { filesToDelete, type RetentionPolicy } from './retention.js';
 import type { Staging } from './staging.js';
 import { sleep, Wakeup } from '../util/wakeup.js';
@@ -188,6 +190,18 @@ export class ReplicaShipper {
 
   private inFlight: Promise<number> | null = null;
 
+  /**
+   * Resolves once the pass in flight (if any) is over, or after `maxMs`: for group commit. A replica
+   * that is failing is not waited for.
+   */
+  uploadSettled(maxMs: number): Promise<void> {
+    const pass = this.inFlight;
+    if (!pass || this.lastError !== null) return Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, maxMs)));
+    return Promise.race([pass.then(() => undefined, () => undefined), bound]).finally(() => clearTimeout(timer));
+  }
+
   /** Uploads what the replica lacks, oldest first. Returns how many files still wait. One pass at a time. */
   async shipPending(): Promise<number> {
     while (this.inFlight) await this.inFlight.catch(() => undefined);
@@ -206,8 +220,9 @@ export class ReplicaShipper {
     let waiting = 0;
     const l0 = await this.staging.list(0);
     const snaps = await this.staging.list(SNAPSHOT_LEVEL);
-    for (const f of l0) {
-      if (f.maxTXID <= this.remoteMax(0)) continue;
+    const pending = l0.filter((f) => f.maxTXID > this.remoteMax(0));
+    for (let i = 0; i < pending.length; ) {
+      const f = pending[i]!;
       if (f.minTXID > this.reach() + 1) await this.bridge(f.minTXID - 1);
       const reach = this.reach();
       if (f.minTXID > reach + 1) {
@@ -220,9 +235,15 @@ export class ReplicaShipper {
           break;
         }
         await this.upload(snap);
-        if (f.maxTXID <= this.reach()) continue;
+        if (f.maxTXID <= this.reach()) {
+          i++;
+          continue;
+        }
       }
-      await this.upload(f);
+      const run = l0Run(pending, i);
+      if (run.length === 1) await this.upload(f);
+      else await this.uploadMerged(run);
+      i += run.length;
     }
     for (const level of [...COMPACTION_LEVELS, SNAPSHOT_LEVEL]) {
       for (const f of await this.staging.list(level)) {
@@ -256,11 +277,21 @@ export class ReplicaShipper {
     return Math.max(...LEVELS.map((l) => this.remoteMax(l)));
   }
 
-  private async upload(f: LtxFileInfo): Promise<void> {
+  /** Uploads a run of staged level-0 files as one file. */
+  private async uploadMerged(run: LtxFileInfo[]): Promise<void> {
+    const merged = await mergeL0Run(this.staging, run);
+    try {
+      await this.upload(merged.info, merged.path);
+    } finally {
+      await fsp.rm(merged.path, { force: true });
+    }
+  }
+
+  private async upload(f: LtxFileInfo, localPath = this.staging.filePath(f.level, f.minTXID, f.maxTXID)): Promise<void> {
     const started = Date.now();
     try {
       // Level-0 names are unique to one history: finding someone else's file there means a fork.
-      await this.client.writeLtxFile(f, this.staging.filePath(f.level, f.minTXID, f.maxTXID), { exclusive: f.level === 0 });
+      await this.client.writeLtxFile(f, localPath, { exclusive: f.level === 0 });
     } catch (err) {
       if (err instanceof ReplicaConflictError) {
         this.conflict = err;

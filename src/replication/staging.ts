@@ -81,6 +81,31 @@ export class Staging {
     return info;
   }
 
+  /**
+   * Writes a file that is not part of the staged levels (a merged upload), fsynced, under
+   * `scratch/`. Returns its path and size; the caller removes it. Leftovers go at the next start.
+   */
+  async writeScratch(name: string, chunks: AsyncIterable<Buffer[]>): Promise<{ path: string; size: number }> {
+    const dir = path.join(this.dir, 'scratch');
+    await fsp.mkdir(dir, { recursive: true });
+    const file = path.join(dir, name);
+    const fh = await fsp.open(file, 'w');
+    let size = 0;
+    try {
+      for await (const batch of chunks) {
+        if (batch.length === 0) continue;
+        size += (await fh.writev(batch)).bytesWritten;
+      }
+      await fh.sync();
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      await fsp.rm(file, { force: true });
+      throw err;
+    }
+    await fh.close();
+    return { path: file, size };
+  }
+
   async read(level: number, minTXID: number, maxTXID: number): Promise<Buffer> {
     return fsp.readFile(this.filePath(level, minTXID, maxTXID));
   }
@@ -114,6 +139,7 @@ export class Staging {
 
   /** Leftovers of a write that a crash interrupted. */
   async removeTemporaryFiles(): Promise<void> {
+    await fsp.rm(path.join(this.dir, 'scratch'), { recursive: true, force: true });
     const root = path.join(this.dir, 'ltx');
     const levels = await fsp.readdir(root).catch(() => [] as string[]);
     for (const level of levels) {
