@@ -15,7 +15,7 @@ import { ReplicaConflictError, type LtxFileInfo, type ReplicaClient } from './cl
 import { describeFile, levelDir, ltxFilePath, parseLtxFileName, tempFileName, type LtxFileId } from './layout.js';
 import { checkHostKeySettings } from './sftp-connect.js';
 import { explainRefusal, isRefusal } from './sftp-errors.js';
-import { getFile, putFile, SFTP_STATUS, SftpRequestError, sftpStatus, streamFile, type TransferOptions } from './sftp-io.js';
+import { getFile, putFile, type RemoteFsSpace, SFTP_STATUS, SftpRequestError, sftpStatus, streamFile, type TransferOptions } from './sftp-io.js';
 import { SftpSession, type SftpConnection, type SftpSessionOptions } from './sftp-session.js';
 import { SftpTempFiles } from './sftp-temp-files.js';
 
@@ -346,9 +346,22 @@ export class SftpReplicaClient implements ReplicaClient {
    */
   private async explain(c: SftpConnection, err: unknown, dir: string): Promise<unknown> {
     if (!(err instanceof SftpRequestError) || !isRefusal(err.code, err.request) || c.lost) return err;
-    const space = err.code === SFTP_STATUS.FAILURE ? await withinMs(c.sftp.statvfs(dir).catch(() => null), 5_000) : null;
+    const space = err.code === SFTP_STATUS.FAILURE ? await withinMs(this.spaceNear(c, dir), 5_000) : null;
     const hint = explainRefusal(err.code, err.request, dir, space);
     return hint ? err.withHint(hint) : err;
+  }
+
+  /** statvfs of `dir`, or of its nearest parent that exists (a level directory may not yet). */
+  private async spaceNear(c: SftpConnection, dir: string): Promise<RemoteFsSpace | null> {
+    for (let d = dir, i = 0; i < 4; i++) {
+      try {
+        return await c.sftp.statvfs(d);
+      } catch (err) {
+        if (sftpStatus(err) !== SFTP_STATUS.NO_SUCH_FILE || posix.dirname(d) === d) return null;
+        d = posix.dirname(d);
+      }
+    }
+    return null;
   }
 
   private noteNoFsync(): void {
