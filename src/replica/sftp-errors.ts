@@ -15,8 +15,7 @@ const WRITING = new Set(['open', 'write', 'close', 'fsync', 'setstat', 'mkdir', 
 
 /** Whether a failure is one explainRefusal() has words for (and statvfs is worth asking). */
 export function isRefusal(code: number | null, request: string): boolean {
-  if (code === SFTP_STATUS.PERMISSION_DENIED) return true;
-  return code === SFTP_STATUS.FAILURE && WRITING.has(request);
+  return WRITING.has(request) && (code === SFTP_STATUS.PERMISSION_DENIED || code === SFTP_STATUS.FAILURE);
 }
 
 /**
