@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { fsyncDir } from '../util/fs.js';
 import { ReplicaConflictError, ReplicaError, type LtxFileInfo, type ReplicaClient } from './client.js';
-import { describeFile, levelDir, LEVELS, ltxFilePath, parseLtxFileName, tempFileName, type LtxFileId } from './layout.js';
+import { describeFile, isTempFileName, levelDir, LEVELS, ltxFilePath, parseLtxFileName, tempFileName, type LtxFileId } from './layout.js';
 import { DEFAULT_TEMP_FILE_MAX_AGE_MS, staleTempFiles, SweepSchedule } from './temp-files.js';
 
 const STREAM_CHUNK = 1024 * 1024;
@@ -238,7 +238,8 @@ export class FileReplicaClient implements ReplicaClient {
         continue;
       }
       const times = [];
-      for (const name of names) {
+      // Only temporary names are worth a stat: a level may hold thousands of LTX files.
+      for (const name of names.filter(isTempFileName)) {
         const st = await fsp.lstat(path.join(dir, name)).catch(() => null);
         if (st?.isFile()) times.push({ name, mtimeMs: st.mtimeMs, atimeMs: st.atimeMs });
       }

@@ -53,7 +53,8 @@ describe('sshd restarts under load', () => {
         const f = fixtures[txid % fixtures.length]!;
         const info = { ...f.info, minTXID: txid, maxTXID: txid };
         try {
-          await c.writeLtxFile(info, f.localPath);
+          // Level-0 uploads are exclusive in the shipper: the rename path with its conflict check.
+          await c.writeLtxFile(info, f.localPath, { exclusive: txid % 2 === 0 });
           written.set(txid, { info, data: f.data });
         } catch {
           failures++; // the connection went under it; the next round reconnects
