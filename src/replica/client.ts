@@ -31,6 +31,18 @@ export interface ReplicaClient {
   streamLtxFile(info: LtxFileId): AsyncIterable<Buffer>;
   deleteLtxFiles(infos: LtxFileInfo[]): Promise<void>;
   /**
+   * Removes temporary upload files (layout.tempFileName names) that nothing touched for longer than
+   * `olderThanMs`, in every level, plus those this client knows it abandoned; returns how many went.
+   * A file another live writer is uploading is never that old (temp-files.ts), so this is safe to
+   * run beside one. A backend without temporary files (object storage) returns 0.
+   *
+   * Writers need not call it: a backend sweeps by itself, with a bound of minutes, with its first
+   * write or delete, again after each reconnect, and when a leftover it saw turns stale;
+   * readers (restore) never sweep. A removal that fails (a read-only filesystem) is tried again at
+   * a later write.
+   */
+  sweepTemporaryFiles(olderThanMs: number): Promise<number>;
+  /**
    * Waits up to `graceMs` for operations in flight, then ends the connection, failing whatever is
    * still running, so a stop is bounded however the server behaves. Later use reconnects.
    */

@@ -6,14 +6,14 @@ import { FileReplicaClient } from './file.js';
 import { SftpReplicaClient } from './sftp.js';
 
 export interface ReplicaClientOptions {
-  /** Receives connection events and warnings (an sftp replica without host key checking warns on every connect). */
+  /** Receives connection events and warnings (an sftp replica without host key checking warns on every connect; a file replica warns of entries that are not regular files). */
   logger?: Logger;
 }
 
 export function createReplicaClient(cfg: ReplicaConfig, opts: ReplicaClientOptions = {}): ReplicaClient {
   switch (cfg.type) {
     case 'file':
-      return new FileReplicaClient(cfg.path);
+      return new FileReplicaClient(cfg.path, opts.logger ? { logger: opts.logger.child({ replicaName: cfg.name }) } : {});
     case 'sftp':
       if (!cfg.sftp) throw new Error(`replica ${cfg.name} (${cfg.keyPath}): sftp settings are missing`);
       return new SftpReplicaClient(cfg.sftp, cfg.path, { logger: opts.logger?.child({ replicaName: cfg.name }) });

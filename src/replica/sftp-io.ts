@@ -14,12 +14,30 @@ export class SftpRequestError extends Error {
     readonly request: string,
     readonly path: string,
     readonly code: number | null,
-    message: string,
+    /** The server's (or ssh2's) own words, without the request and path. */
+    readonly detail: string,
     options?: { cause?: unknown },
   ) {
-    super(`${request} ${path}: ${message}`, options);
+    super(`${request} ${path}: ${detail}`, options);
+  }
+
+  /** The same failure with a sentence saying what it likely means. */
+  withHint(hint: string): SftpRequestError {
+    return new SftpRequestError(this.request, this.path, this.code, `${this.detail} (${hint})`, { cause: this });
   }
 }
+
+/** A remote filesystem's space, from statvfs@openssh.com. */
+export interface RemoteFsSpace {
+  /** Bytes an unprivileged user may still write. */
+  availableBytes: number;
+  totalBytes: number;
+  availableInodes: number;
+  readOnly: boolean;
+}
+
+/** statvfs(3)'s ST_RDONLY flag. */
+const ST_RDONLY = 1;
 
 export function sftpStatus(err: unknown): number | null {
   return err instanceof SftpRequestError ? err.code : null;
@@ -169,8 +187,26 @@ export class Sftp {
     return this.optional(this.call('fsync', path, (cb) => this.raw.ext_openssh_fsync(handle, (err) => cb(err))));
   }
 
-  futimes(handle: Buffer, path: string, time: Date): Promise<void> {
-    return this.call('setstat', path, (cb) => this.raw.futimes(handle, time, time, cb));
+  /** Sets a file's modification and access times. */
+  futimes(handle: Buffer, path: string, mtime: Date, atime: Date): Promise<void> {
+    return this.call('setstat', path, (cb) => this.raw.futimes(handle, atime, mtime, cb));
+  }
+
+  /** statvfs@openssh.com on a path; null when the server lacks it. */
+  async statvfs(path: string): Promise<RemoteFsSpace | null> {
+    type Raw = Record<'f_frsize' | 'f_blocks' | 'f_bavail' | 'f_favail' | 'f_flag', number | bigint>;
+    let raw: Raw | undefined;
+    const ok = await this.optional(
+      this.call<Raw>('statvfs', path, (cb) => this.raw.ext_openssh_statvfs(path, (err, info: Raw) => cb(err, info))).then((r) => void (raw = r)),
+    );
+    if (!ok || !raw) return null;
+    const n = (v: number | bigint): number => Number(v);
+    return {
+      availableBytes: n(raw.f_bavail) * n(raw.f_frsize),
+      totalBytes: n(raw.f_blocks) * n(raw.f_frsize),
+      availableInodes: n(raw.f_favail),
+      readOnly: (n(raw.f_flag) & ST_RDONLY) !== 0,
+    };
   }
 
   write(handle: Buffer, path: string, buf: Buffer, len: number, position: number): Promise<void> {

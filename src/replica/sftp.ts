@@ -1,68 +1,40 @@
 // A replica on an SFTP server, laid out as Litestream's sftp backend lays it out:
 // <path>/ltx/<level>/<min>-<max>.ltx, each file's mtime set to its header timestamp.
 //
-// One connection per client, opened on first use and shared by concurrent operations (SFTP requests
-// are multiplexed by id). A lost connection is noticed through its close event or keepalives and
-// reopened on next use; consecutive failed connects wait an exponential backoff with jitter.
-import { setMaxListeners } from 'node:events';
+// This file is about the replica: paths, atomic uploads, exclusive placement, listing, reads,
+// deletes and the temporary files interrupted uploads leave. The connection it runs on (connect,
+// host key, keepalive, watchdog, reconnect, close, one retry on a lost connection) is
+// sftp-session.ts; after each connect the session calls back here to clean up temporary files
+// (sftp-temp-files.ts).
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import os from 'node:os';
 import { posix } from 'node:path';
 import type { Logger } from 'pino';
-import ssh2, { type AuthenticationType, type Client, type ConnectConfig } from 'ssh2';
 import type { SftpSettings } from '../config/types.js';
-import { Backoff } from '../util/backoff.js';
-import { ReplicaConflictError, ReplicaError, type LtxFileInfo, type ReplicaClient } from './client.js';
+import { ReplicaConflictError, type LtxFileInfo, type ReplicaClient } from './client.js';
 import { describeFile, levelDir, ltxFilePath, parseLtxFileName, tempFileName, type LtxFileId } from './layout.js';
-import { type HostKeyError, hostKeyPolicy, loadHostKeyCheck } from './host-key.js';
-import { fingerprint } from './known-hosts.js';
-import { loadCredentials, type SftpCredentials } from './sftp-auth.js';
-import { getFile, putFile, Sftp, SFTP_STATUS, SftpRequestError, sftpStatus, streamFile, type TransferOptions } from './sftp-io.js';
+import { checkHostKeySettings } from './sftp-connect.js';
+import { explainRefusal, isRefusal } from './sftp-errors.js';
+import { getFile, putFile, type RemoteFsSpace, SFTP_STATUS, SftpRequestError, sftpStatus, streamFile, type TransferOptions } from './sftp-io.js';
+import { SftpSession, type SftpConnection, type SftpSessionOptions } from './sftp-session.js';
+import { SftpTempFiles } from './sftp-temp-files.js';
 
-export interface SftpReplicaOptions {
-  logger?: Logger;
-  /** SSH keepalive period; a connection is dropped after keepaliveCountMax unanswered ones. */
-  keepaliveIntervalMs?: number;
-  keepaliveCountMax?: number;
-  /** Time allowed for TCP connect, key exchange and authentication. */
-  readyTimeoutMs?: number;
+export interface SftpReplicaOptions extends SftpSessionOptions {
   /** Reads or writes in flight per transferred file. */
   transferConcurrency?: number;
   /** Bytes per write request. */
   chunkSize?: number;
   /** Bytes per read request: larger reads measured 2-3x faster downloads through ssh2 than 32 KiB. */
   readChunkSize?: number;
-  reconnectBaseMs?: number;
-  reconnectMaxMs?: number;
-  /** How long close() waits for operations in flight before ending the connection anyway. */
-  closeTimeoutMs?: number;
-  /**
-   * A connection whose SFTP requests get no answer at all for this long is dropped and reopened,
-   * even though keepalives still pass (a wedged server process, a stuck channel).
-   */
-  requestTimeoutMs?: number;
   /**
    * OpenSSH extensions to use when the server offers them (both default to true). Turning one off
    * exercises the fallback, or avoids a server's broken implementation.
    */
   extensions?: { posixRename?: boolean; fsync?: boolean };
-}
-
-interface Session {
-  conn: Client;
-  sftp: Sftp;
-  lost: boolean;
-  /** Aborted on loss, failing every request still in flight. */
-  loss: AbortController;
-  /** We are ending it on purpose; its close is not a loss worth a warning. */
-  ending: boolean;
-  /** Directories known to exist, so uploads do not stat the same path every time. */
-  dirs: Set<string>;
-}
-
-class ClosedError extends Error {
-  override name = 'ClosedError';
+  /** Temporary files nobody touched for this long are swept (temp-files.ts); 15 minutes by default. */
+  tempFileMaxAgeMs?: number;
+  /** A sweep that failed is tried again this much later, at a write. */
+  sweepRetryMs?: number;
 }
 
 export class SftpReplicaClient implements ReplicaClient {
@@ -72,22 +44,14 @@ export class SftpReplicaClient implements ReplicaClient {
   private readonly log: Logger | undefined;
   private readonly transfer: TransferOptions;
   private readonly download: TransferOptions;
-  private readonly backoff: Backoff;
-  private readonly secrets: string[];
-  private current: Session | null = null;
-  private connecting: Promise<Session> | null = null;
-  private nextConnectAt = 0;
-  private stop = new AbortController();
-  private closing = false;
-  /** Set while a connect waits out its backoff; aborting it skips the rest of the wait. */
-  private backoffSkip: AbortController | null = null;
-  private readonly inflight = new Set<Promise<unknown>>();
-  /** Temporary files a lost connection kept us from removing; removed after the next connect. */
-  private readonly orphans = new Set<string>();
+  private readonly session: SftpSession;
+  private readonly temps: SftpTempFiles;
+  /** Directories known to exist on the current connection, so uploads do not stat them every time. */
+  private readonly dirs = new Set<string>();
   private warnedNoFsync = false;
 
   constructor(
-    private readonly settings: SftpSettings,
+    settings: SftpSettings,
     remotePath: string,
     private readonly opts: SftpReplicaOptions = {},
   ) {
@@ -97,13 +61,26 @@ export class SftpReplicaClient implements ReplicaClient {
     this.log = opts.logger?.child({ replica: this.location });
     this.transfer = { chunkSize: opts.chunkSize ?? 32 * 1024, concurrency: opts.transferConcurrency ?? 16 };
     this.download = { chunkSize: opts.readChunkSize ?? 128 * 1024, concurrency: opts.transferConcurrency ?? 16 };
-    this.backoff = new Backoff(opts.reconnectBaseMs ?? 250, opts.reconnectMaxMs ?? 5_000);
-    this.secrets = [settings.password, settings.keyPassphrase].filter((s): s is string => !!s);
+    this.session = new SftpSession(
+      settings,
+      this.location,
+      {
+        // A new connection knows no directories, and is a time to clean up.
+        afterConnect: (c) => {
+          this.dirs.clear();
+          return this.temps.afterConnect(c);
+        },
+        wantsCleanupAtClose: () => this.temps.hasOrphans,
+        cleanupAtClose: (c) => this.temps.removeOrphans(c),
+      },
+      { ...opts, logger: this.log },
+    );
+    this.temps = new SftpTempFiles(this.root, this.log, (t) => this.session.scrub(t), { maxAgeMs: opts.tempFileMaxAgeMs, retryMs: opts.sweepRetryMs });
     try {
       // A malformed host-key is a configuration error: report it now rather than on first use.
-      hostKeyPolicy(settings, homeDir());
+      checkHostKeySettings(settings);
     } catch (err) {
-      throw this.fail('configure', err);
+      throw this.session.fail('configure', err);
     }
   }
 
@@ -117,10 +94,10 @@ export class SftpReplicaClient implements ReplicaClient {
 
   async listLtxFiles(level: number): Promise<LtxFileInfo[]> {
     const dir = this.levelDir(level);
-    return this.run(`list ltx/${level}`, async (s) => {
+    return this.session.run(`list ltx/${level}`, async (c) => {
       let entries;
       try {
-        entries = await s.sftp.readdir(dir);
+        entries = await c.sftp.readdir(dir);
       } catch (err) {
         if (sftpStatus(err) === SFTP_STATUS.NO_SUCH_FILE) return [];
         throw err;
@@ -139,48 +116,56 @@ export class SftpReplicaClient implements ReplicaClient {
   async writeLtxFile(info: LtxFileInfo, localPath: string, opts: { exclusive?: boolean } = {}): Promise<void> {
     const final = this.filePath(info);
     const dir = posix.dirname(final);
-    await this.run(`write ${describeFile(info)}`, async (s) => {
+    await this.writing(`write ${describeFile(info)}`, async (c) => {
       // Same directory, so the rename stays on one filesystem; the name never parses as an LTX file.
       const tmp = tempFileName(final, randomBytes(4).toString('hex'));
-      let handle: Buffer;
+      const upload = this.temps.inFlight(tmp);
       try {
-        handle = await this.createFile(s, dir, tmp);
-      } catch (err) {
-        // No answer: the server may have created the file before the connection went.
-        if (sftpStatus(err) === null) await this.discard(s, tmp);
-        throw err;
-      }
-      try {
-        let ok = false;
+        let handle: Buffer;
         try {
-          await putFile(s.sftp, handle, tmp, localPath, this.transfer);
-          // After the last write, or the writes would bump the mtime again.
-          await s.sftp.futimes(handle, tmp, info.createdAt);
-          if (this.opts.extensions?.fsync !== false && !(await s.sftp.fsync(handle, tmp))) this.noteNoFsync();
-          ok = true;
-        } finally {
-          const closing = s.sftp.close(handle, tmp);
-          if (ok) await closing;
-          else await closing.catch(() => undefined);
+          handle = await this.createFile(c, dir, tmp);
+        } catch (err) {
+          // No answer: the server may have created the file before the connection went.
+          if (sftpStatus(err) === null) await this.temps.discard(c, tmp);
+          throw await this.explain(c, err, dir);
         }
-        if (opts.exclusive) await this.placeExclusive(s, info, tmp, final, localPath);
-        else await this.replace(s, tmp, final);
-      } catch (err) {
-        await this.discard(s, tmp);
-        throw err;
+        try {
+          let ok = false;
+          try {
+            await putFile(c.sftp, handle, tmp, localPath, this.transfer);
+            // After the last write, or the writes would bump the mtime again. The atime is the
+            // upload's own time, so a sweep never takes an upload in progress for a leftover.
+            await c.sftp.futimes(handle, tmp, info.createdAt, new Date());
+            if (this.opts.extensions?.fsync !== false && !(await c.sftp.fsync(handle, tmp))) this.noteNoFsync();
+            ok = true;
+          } finally {
+            const closing = c.sftp.close(handle, tmp);
+            if (ok) await closing;
+            else await closing.catch(() => undefined);
+          }
+          if (opts.exclusive) await this.placeExclusive(c, info, tmp, final, localPath);
+          else await this.replace(c, tmp, final);
+        } catch (err) {
+          // Asked before the partial file goes: the space it holds is part of the answer.
+          const explained = await this.explain(c, err, dir);
+          await this.temps.discard(c, tmp);
+          throw explained;
+        }
+      } finally {
+        upload.done();
       }
     });
   }
 
   async readLtxFile(info: LtxFileId): Promise<Buffer> {
     const file = this.filePath(info);
-    return this.run(`read ${describeFile(info)}`, async (s) => {
-      const handle = await s.sftp.open(file, 'r');
+    return this.session.run(`read ${describeFile(info)}`, async (c) => {
+      const handle = await c.sftp.open(file, 'r');
       try {
-        const { size } = await s.sftp.fstat(handle, file);
-        return await getFile(s.sftp, handle, file, size, this.download);
+        const { size } = await c.sftp.fstat(handle, file);
+        return await getFile(c.sftp, handle, file, size, this.download);
       } finally {
-        await s.sftp.close(handle, file).catch(() => undefined);
+        await c.sftp.close(handle, file).catch(() => undefined);
       }
     });
   }
@@ -197,25 +182,25 @@ export class SftpReplicaClient implements ReplicaClient {
     let retried = false;
     for (;;) {
       const suffix = retried ? ' (after reconnecting once; the connection was lost midway)' : '';
-      const s = await this.sessionFor(what, suffix);
+      const c = await this.session.acquire(what, suffix);
       let handle: Buffer | null = null;
       try {
-        handle = await s.sftp.open(file, 'r');
-        if (size < 0) size = (await s.sftp.fstat(handle, file)).size;
-        for await (const chunk of streamFile(s.sftp, handle, file, offset, size, this.download)) {
+        handle = await c.sftp.open(file, 'r');
+        if (size < 0) size = (await c.sftp.fstat(handle, file)).size;
+        for await (const chunk of streamFile(c.sftp, handle, file, offset, size, this.download)) {
           offset += chunk.length;
           yield chunk;
         }
         return;
       } catch (err) {
-        if (!retried && !this.closing && (await this.wasLost(s, err))) {
+        if (!retried && (await this.session.shouldRetry(c, err))) {
           retried = true;
           this.log?.info({ event: 'sftp_retry', op: what, offset }, 'connection lost during a download; resuming on a new connection');
           continue;
         }
-        throw this.fail(what, err, suffix);
+        throw this.session.fail(what, err, suffix);
       } finally {
-        if (handle && !s.lost) await s.sftp.close(handle, file).catch(() => undefined);
+        if (handle && !c.lost) await c.sftp.close(handle, file).catch(() => undefined);
       }
     }
   }
@@ -223,12 +208,12 @@ export class SftpReplicaClient implements ReplicaClient {
   async deleteLtxFiles(infos: LtxFileInfo[]): Promise<void> {
     if (infos.length === 0) return;
     const what = infos.length === 1 ? `delete ${describeFile(infos[0]!)}` : `delete ${infos.length} files from ltx/${infos[0]!.level}`;
-    await this.run(what, async (s) => {
+    await this.writing(what, async (c) => {
       let next = 0;
       const worker = async (): Promise<void> => {
         while (next < infos.length) {
           const path = this.filePath(infos[next++]!);
-          await s.sftp.unlink(path).catch((err: unknown) => {
+          await c.sftp.unlink(path).catch((err: unknown) => {
             if (sftpStatus(err) !== SFTP_STATUS.NO_SUCH_FILE) throw err;
           });
         }
@@ -237,139 +222,75 @@ export class SftpReplicaClient implements ReplicaClient {
     });
   }
 
+  async sweepTemporaryFiles(olderThanMs: number): Promise<number> {
+    return this.session.run('sweep temporary files', async (c) => {
+      await this.temps.removeOrphans(c);
+      const { removed, errors } = await this.temps.sweep(c, olderThanMs);
+      if (errors.length > 0) throw errors[0];
+      return removed.length;
+    });
+  }
+
   /**
    * Waits up to `graceMs` for operations in flight, then ends the connection under whatever still
    * runs (its requests fail at once). Removes leftover temporary files if the server answers, and
    * ends the connection. A later operation connects again.
    */
-  async close(graceMs = this.opts.closeTimeoutMs ?? 15_000): Promise<void> {
-    const started = Date.now();
-    // No new connects and no retries from here; an operation waiting out a backoff tries at once.
-    this.closing = true;
-    this.retryNow();
-    try {
-      if (this.inflight.size > 0 && !(await settledWithin([...this.inflight], graceMs))) {
-        const s = this.current;
-        this.log?.warn(
-          { event: 'sftp_close_cut', operations: this.inflight.size, ...(s && !s.lost ? { stalledMs: s.sftp.stalledForMs(), ...s.sftp.stallReport() } : {}) },
-          'operations still running at close; ending the connection under them',
-        );
-        this.stop.abort();
-        if (s && !s.lost) s.conn.destroy();
-        await settledWithin([...this.inflight], 2_000);
-      }
-      await this.connecting?.catch(() => undefined);
-      let s = this.current;
-      this.current = null;
-      if ((!s || s.lost) && this.orphans.size > 0) {
-        // One short attempt to remove what an interrupted upload left; the server may well be gone.
-        const budget = Math.max(1_000, Math.min(5_000, graceMs - (Date.now() - started)));
-        s = await this.open(Math.min(budget, this.opts.readyTimeoutMs ?? 20_000), new AbortController().signal).catch(() => null);
-      }
-      if (!s || s.lost) return;
-      // A server that stopped answering must not hold the close up.
-      if (!(await settledWithin([this.sweepOrphans(s)], 5_000))) s.conn.destroy();
-      await this.end(s);
-    } finally {
-      this.closing = false;
-      this.stop = new AbortController();
-    }
-  }
-
-  private end(s: Session): Promise<void> {
-    s.ending = true;
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        s.conn.destroy();
-        resolve();
-      }, 2_000);
-      s.conn.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      s.conn.end();
-    });
+  close(graceMs?: number): Promise<void> {
+    return this.session.close(graceMs);
   }
 
   retryNow(): void {
-    this.nextConnectAt = 0;
-    this.backoffSkip?.abort();
+    this.session.retryNow();
   }
 
-  // --- operations -------------------------------------------------------------------------------
-
   /**
-   * Runs an operation on the shared session. Every operation is idempotent, so one that failed
-   * because the connection dropped under it runs once more on a fresh connection.
+   * Runs a write or delete; afterwards, on a live connection, the sweep of stale temporary files
+   * when one is due (after a connect, or when a leftover turned stale). A reader never sweeps.
    */
-  private run<T>(what: string, op: (s: Session) => Promise<T>): Promise<T> {
-    const task = (async (): Promise<T> => {
-      let retried = false;
-      for (;;) {
-        const suffix = retried ? ' (on the second attempt; the connection was lost during the first)' : '';
-        const s = await this.sessionFor(what, suffix);
-        try {
-          return await op(s);
-        } catch (err) {
-          if (!retried && !this.closing && (await this.wasLost(s, err))) {
-            retried = true;
-            this.log?.info({ event: 'sftp_retry', op: what }, 'connection lost during an operation; retrying once on a new connection');
-            continue;
-          }
-          throw this.fail(what, err, suffix);
-        }
+  private writing<T>(what: string, op: (c: SftpConnection) => Promise<T>): Promise<T> {
+    return this.session.run(what, async (c) => {
+      try {
+        return await op(c);
+      } finally {
+        if (!c.lost) await this.temps.sweepIfDue(c);
       }
-    })();
-    this.inflight.add(task);
-    void task.then(
-      () => this.inflight.delete(task),
-      () => this.inflight.delete(task),
-    );
-    return task;
+    });
   }
 
-  /**
-   * A request that got no answer (status code null) failed because the transport went away. ssh2 may
-   * fail the request a moment before it emits close, so give it that moment.
-   */
-  private async wasLost(s: Session, err: unknown): Promise<boolean> {
-    if (s.lost) return true;
-    if (!(err instanceof SftpRequestError) || err.code !== null) return false;
-    for (let i = 0; i < 20 && !s.lost; i++) await delay(10);
-    return s.lost;
-  }
+  // --- uploads ----------------------------------------------------------------------------------
 
   /** Opens the temporary file, creating the directory tree when it is missing (or vanished). */
-  private async createFile(s: Session, dir: string, tmp: string): Promise<Buffer> {
-    await this.mkdirp(s, dir);
+  private async createFile(c: SftpConnection, dir: string, tmp: string): Promise<Buffer> {
+    await this.mkdirp(c, dir);
     try {
-      return await s.sftp.open(tmp, 'wx');
+      return await c.sftp.open(tmp, 'wx');
     } catch (err) {
       if (sftpStatus(err) !== SFTP_STATUS.NO_SUCH_FILE) throw err;
-      s.dirs.clear();
-      await this.mkdirp(s, dir);
-      return await s.sftp.open(tmp, 'wx');
+      this.dirs.clear();
+      await this.mkdirp(c, dir);
+      return await c.sftp.open(tmp, 'wx');
     }
   }
 
   /** mkdir -p: stat from the leaf up, create downwards. A concurrent creator winning the race is fine. */
-  private async mkdirp(s: Session, dir: string): Promise<void> {
-    if (s.dirs.has(dir)) return;
+  private async mkdirp(c: SftpConnection, dir: string): Promise<void> {
+    if (this.dirs.has(dir)) return;
     try {
-      const st = await s.sftp.stat(dir);
+      const st = await c.sftp.stat(dir);
       if (!st.isDirectory()) throw new Error(`${dir} exists and is not a directory`);
     } catch (err) {
       if (sftpStatus(err) !== SFTP_STATUS.NO_SUCH_FILE) throw err;
       const parent = posix.dirname(dir);
-      if (parent !== dir) await this.mkdirp(s, parent);
+      if (parent !== dir) await this.mkdirp(c, parent);
       try {
-        await s.sftp.mkdir(dir);
+        await c.sftp.mkdir(dir);
       } catch (mkdirErr) {
-        const st = await s.sftp.stat(dir).catch(() => null);
+        const st = await c.sftp.stat(dir).catch(() => null);
         if (!st?.isDirectory()) throw mkdirErr;
       }
     }
-    s.dirs.add(dir);
+    this.dirs.add(dir);
   }
 
   /**
@@ -378,16 +299,16 @@ export class SftpReplicaClient implements ReplicaClient {
    * fallback removes the target and renames again: between the two a reader can find the name
    * missing (never partial). A name is only rewritten when the same TXID range is uploaded again.
    */
-  private async replace(s: Session, tmp: string, final: string): Promise<void> {
-    if (this.opts.extensions?.posixRename !== false && (await s.sftp.posixRename(tmp, final))) return;
+  private async replace(c: SftpConnection, tmp: string, final: string): Promise<void> {
+    if (this.opts.extensions?.posixRename !== false && (await c.sftp.posixRename(tmp, final))) return;
     try {
-      await s.sftp.rename(tmp, final);
+      await c.sftp.rename(tmp, final);
     } catch (err) {
       if (sftpStatus(err) === null) throw err;
-      await s.sftp.unlink(final).catch((e: unknown) => {
+      await c.sftp.unlink(final).catch((e: unknown) => {
         if (sftpStatus(e) !== SFTP_STATUS.NO_SUCH_FILE) throw e;
       });
-      await s.sftp.rename(tmp, final);
+      await c.sftp.rename(tmp, final);
     }
   }
 
@@ -396,54 +317,51 @@ export class SftpReplicaClient implements ReplicaClient {
    * target (OpenSSH links, then unlinks); if the target is there with the same bytes, it is an
    * earlier upload of ours whose answer was lost, otherwise another replicator wrote it.
    */
-  private async placeExclusive(s: Session, info: LtxFileInfo, tmp: string, final: string, localPath: string): Promise<void> {
+  private async placeExclusive(c: SftpConnection, info: LtxFileInfo, tmp: string, final: string, localPath: string): Promise<void> {
     try {
-      await s.sftp.rename(tmp, final);
+      await c.sftp.rename(tmp, final);
       return;
     } catch (err) {
       if (sftpStatus(err) === null) throw err;
-      const existing = await s.sftp.stat(final).catch(() => null);
+      const existing = await c.sftp.stat(final).catch(() => null);
       if (!existing) throw err;
     }
-    const handle = await s.sftp.open(final, 'r');
+    const handle = await c.sftp.open(final, 'r');
     let theirs: Buffer;
     try {
-      const { size } = await s.sftp.fstat(handle, final);
-      theirs = await getFile(s.sftp, handle, final, size, this.download);
+      const { size } = await c.sftp.fstat(handle, final);
+      theirs = await getFile(c.sftp, handle, final, size, this.download);
     } finally {
-      await s.sftp.close(handle, final).catch(() => undefined);
+      await c.sftp.close(handle, final).catch(() => undefined);
     }
-    await this.discard(s, tmp);
+    await this.temps.discard(c, tmp);
     if (!theirs.equals(await readFile(localPath))) {
       throw new ReplicaConflictError(this.location, `${describeFile(info)} already exists with different contents: another replicator is writing to this replica`);
     }
   }
 
-  /** Removes a temporary file after a failure; if the connection is gone, after the next connect. */
-  private async discard(s: Session, tmp: string): Promise<void> {
-    if (!s.lost) {
-      try {
-        await s.sftp.unlink(tmp);
-        return;
-      } catch (err) {
-        if (sftpStatus(err) === SFTP_STATUS.NO_SUCH_FILE) return;
-      }
-    }
-    this.orphans.add(tmp);
+  /**
+   * A refused write, with what it likely means (disk full, read-only, permissions) added; the
+   * filesystem's space is asked for when the server offers statvfs. Anything else as it was.
+   */
+  private async explain(c: SftpConnection, err: unknown, dir: string): Promise<unknown> {
+    if (!(err instanceof SftpRequestError) || !isRefusal(err.code, err.request) || c.lost) return err;
+    const space = err.code === SFTP_STATUS.FAILURE ? await withinMs(this.spaceNear(c, dir), 5_000) : null;
+    const hint = explainRefusal(err.code, err.request, dir, space);
+    return hint ? err.withHint(hint) : err;
   }
 
-  private async sweepOrphans(s: Session): Promise<void> {
-    for (const tmp of [...this.orphans]) {
+  /** statvfs of `dir`, or of its nearest parent that exists (a level directory may not yet). */
+  private async spaceNear(c: SftpConnection, dir: string): Promise<RemoteFsSpace | null> {
+    for (let d = dir, i = 0; i < 4; i++) {
       try {
-        await s.sftp.unlink(tmp);
-        this.orphans.delete(tmp);
+        return await c.sftp.statvfs(d);
       } catch (err) {
-        const code = sftpStatus(err);
-        if (code === SFTP_STATUS.NO_SUCH_FILE) this.orphans.delete(tmp);
-        else if (code === null) return;
-        else this.log?.warn({ event: 'sftp_tmp_left', file: tmp, err: this.scrub(errorMessage(err)) }, 'cannot remove a temporary file');
+        if (sftpStatus(err) !== SFTP_STATUS.NO_SUCH_FILE || posix.dirname(d) === d) return null;
+        d = posix.dirname(d);
       }
     }
+    return null;
   }
 
   private noteNoFsync(): void {
@@ -451,204 +369,6 @@ export class SftpReplicaClient implements ReplicaClient {
     this.warnedNoFsync = true;
     this.log?.warn({ event: 'sftp_no_fsync' }, 'server does not offer fsync@openssh.com; uploads are renamed without a remote fsync');
   }
-
-  // --- connection -------------------------------------------------------------------------------
-
-  /** The shared session, or a ReplicaError naming the operation that needed it. */
-  private async sessionFor(what: string, suffix: string): Promise<Session> {
-    try {
-      return await this.session();
-    } catch (err) {
-      throw this.fail(what, err, suffix);
-    }
-  }
-
-  private session(): Promise<Session> {
-    if (this.current && !this.current.lost) return Promise.resolve(this.current);
-    if (this.closing) return Promise.reject(new ClosedError('client is closing'));
-    this.connecting ??= this.connect().finally(() => {
-      this.connecting = null;
-    });
-    return this.connecting;
-  }
-
-  private async connect(): Promise<Session> {
-    const wait = this.nextConnectAt - Date.now();
-    const stop = this.stop.signal;
-    if (wait > 0) {
-      const skip = (this.backoffSkip = new AbortController());
-      try {
-        await abortableDelay(wait, stop, skip.signal);
-      } finally {
-        this.backoffSkip = null;
-      }
-    }
-    let s: Session;
-    try {
-      s = await this.open(this.opts.readyTimeoutMs ?? 20_000, stop);
-    } catch (err) {
-      this.nextConnectAt = Date.now() + this.backoff.next();
-      throw err;
-    }
-    this.backoff.reset();
-    this.nextConnectAt = 0;
-    this.current = s;
-    if (this.orphans.size > 0) await this.sweepOrphans(s);
-    return s;
-  }
-
-  /** Connects and starts the SFTP subsystem; `stop` aborting gives up at once. */
-  private async open(readyTimeoutMs: number, stop: AbortSignal): Promise<Session> {
-    const { host, port, user } = this.settings;
-    const home = homeDir();
-    const policy = hostKeyPolicy(this.settings, home);
-    const creds = await loadCredentials(this.settings, home);
-    const hostCheck = await loadHostKeyCheck(policy, host, port);
-    return new Promise<Session>((resolve, reject) => {
-      const conn = new ssh2.Client();
-      let refused: HostKeyError | null = null;
-      let hostKey = '';
-      let settled = false;
-      const onStop = (): void => {
-        conn.destroy();
-        fail(new ClosedError('client closed while connecting'));
-      };
-      const fail = (err: Error): void => {
-        stop.removeEventListener('abort', onStop);
-        if (settled) return;
-        settled = true;
-        conn.end();
-        reject(err instanceof ClosedError ? err : (refused ?? this.connectError(err, creds)));
-      };
-      if (stop.aborted) return onStop();
-      stop.addEventListener('abort', onStop, { once: true });
-      // Stays attached for the connection's life, so a late error is never unhandled.
-      conn.on('error', fail);
-      conn.on('close', () => fail(new Error('connection closed before the SFTP session started')));
-      conn.on('ready', () => {
-        // The handshake is done, but the subsystem request has no timeout of its own.
-        const subsystemTimer = setTimeout(() => {
-          fail(new Error(`the server did not start the SFTP subsystem within ${readyTimeoutMs} ms`));
-          conn.destroy();
-        }, readyTimeoutMs);
-        conn.sftp((err, raw) => {
-          clearTimeout(subsystemTimer);
-          if (err) return fail(err);
-          if (settled) return void conn.end();
-          settled = true;
-          stop.removeEventListener('abort', onStop);
-          const loss = new AbortController();
-          // Every request in flight listens for the loss; dozens at once are normal, not a leak.
-          setMaxListeners(0, loss.signal);
-          const s: Session = { conn, sftp: new Sftp(raw, loss.signal), lost: false, loss, ending: false, dirs: new Set() };
-          this.watch(s, raw);
-          this.log?.info({ event: 'sftp_connected', hostKey }, 'sftp connected');
-          resolve(s);
-        });
-      });
-      const config: ConnectConfig = {
-        host,
-        port,
-        username: user,
-        readyTimeout: readyTimeoutMs,
-        keepaliveInterval: this.opts.keepaliveIntervalMs ?? 10_000,
-        keepaliveCountMax: this.opts.keepaliveCountMax ?? 3,
-        authHandler: authMethods(creds),
-        hostVerifier: (key: Buffer): boolean => {
-          hostKey = fingerprint(key);
-          if (policy.kind === 'insecure') this.warnInsecure(hostKey);
-          refused = hostCheck.check(key);
-          return refused === null;
-        },
-      };
-      if (hostCheck.algorithms) config.algorithms = { serverHostKey: hostCheck.algorithms };
-      if (creds.key) {
-        config.privateKey = creds.key;
-        if (creds.passphrase !== null) config.passphrase = creds.passphrase;
-      }
-      if (creds.password !== null) config.password = creds.password;
-      try {
-        conn.connect(config);
-        // Without ssh2's optional native crypto binding (an install can quietly fail to build it:
-        // a fresh npm ci here did), a packet goes out in several socket writes, and Nagle's
-        // algorithm then holds each small request for a delayed ACK: about 40 ms per round trip, a
-        // quarter second per small upload. Requests are sent whole anyway; nothing is lost by this.
-        conn.setNoDelay(true);
-      } catch (err) {
-        fail(err as Error);
-      }
-    });
-  }
-
-  private watch(s: Session, raw: NodeJS.EventEmitter): void {
-    const limit = this.opts.requestTimeoutMs ?? 60_000;
-    const watchdog = setInterval(() => {
-      const stalled = s.sftp.stalledForMs();
-      if (stalled < limit) return;
-      this.log?.warn({ event: 'sftp_stalled', stalledMs: stalled, ...s.sftp.stallReport() }, 'sftp requests unanswered; dropping the connection');
-      lost(`no answer to SFTP requests for ${Math.round(stalled / 1000)} s`);
-      s.conn.destroy();
-    }, Math.max(50, Math.min(1_000, limit / 4)));
-    watchdog.unref();
-    const lost = (why: string): void => {
-      clearInterval(watchdog);
-      if (s.lost) return;
-      s.lost = true;
-      if (this.current === s) this.current = null;
-      s.loss.abort();
-      if (!s.ending) this.log?.warn({ event: 'sftp_connection_lost', reason: this.scrub(why) }, 'sftp connection lost; reconnecting on next use');
-    };
-    s.conn.on('error', (err: Error) => lost(err.message));
-    s.conn.on('close', () => lost('connection closed'));
-    s.sftp.onChannelGone = () => {
-      lost('sftp channel is closing');
-      s.conn.end();
-    };
-    raw.on('close', () => {
-      lost('sftp channel closed');
-      s.conn.end();
-    });
-  }
-
-  private warnInsecure(hostKey: string): void {
-    const msg = `insecure-skip-host-key-check is set: connecting to ${this.location} without verifying its host key (server presented ${hostKey})`;
-    if (this.log) this.log.warn({ event: 'host_key_unverified', hostKey }, msg);
-    else process.emitWarning(msg);
-  }
-
-  private connectError(err: Error, creds: SftpCredentials): Error {
-    const level = (err as Error & { level?: string }).level;
-    const { host, port, user } = this.settings;
-    if (level === 'client-authentication') {
-      const tried = [creds.key ? `publickey (${creds.keyPath})` : null, creds.password !== null ? 'password' : null].filter(Boolean).join(', ');
-      return new Error(`authentication failed for user "${user}" (tried ${tried}); is the public key in the server's authorized_keys?`, { cause: err });
-    }
-    if (level === 'client-timeout') {
-      return new Error(`no SSH handshake with ${host}:${port} in time (ready timeout)`, { cause: err });
-    }
-    return new Error(`cannot connect to ${host}:${port}: ${err.message}`, { cause: err });
-  }
-
-  // --- errors -----------------------------------------------------------------------------------
-
-  private fail(what: string, err: unknown, suffix = ''): ReplicaError {
-    if (err instanceof ReplicaError) return err;
-    return new ReplicaError(this.location, `${what}: ${this.scrub(errorMessage(err))}${suffix}`, { cause: err });
-  }
-
-  /** Secrets never reach a message, even if a library were to echo one. */
-  private scrub(text: string): string {
-    let out = text;
-    for (const s of this.secrets) out = out.split(s).join('****');
-    return out;
-  }
-}
-
-function authMethods(creds: SftpCredentials): AuthenticationType[] {
-  const methods: AuthenticationType[] = [];
-  if (creds.key) methods.push('publickey');
-  if (creds.password !== null) methods.push('password');
-  return methods;
 }
 
 function normalizeRoot(p: string): string {
@@ -656,47 +376,12 @@ function normalizeRoot(p: string): string {
   return n.length > 1 ? n.replace(/\/+$/, '') : n;
 }
 
-function homeDir(): string {
-  return process.env.HOME || os.homedir();
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** True if every promise settled within `ms`. */
-async function settledWithin(promises: Array<Promise<unknown>>, ms: number): Promise<boolean> {
+/** The promise's value, or null if it takes longer than `ms`. */
+async function withinMs<T>(p: Promise<T | null>, ms: number): Promise<T | null> {
   let timer: NodeJS.Timeout | undefined;
-  const done = await Promise.race([
-    Promise.allSettled(promises).then(() => true),
-    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
-  ]);
-  clearTimeout(timer);
-  return done;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Waits `ms`; `skip` ends the wait early, `stop` fails it. */
-function abortableDelay(ms: number, stop: AbortSignal, skip?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (stop.aborted) return reject(new ClosedError('client closed'));
-    if (skip?.aborted) return resolve();
-    const finish = (): void => {
-      clearTimeout(timer);
-      stop.removeEventListener('abort', onStop);
-      skip?.removeEventListener('abort', finish);
-      resolve();
-    };
-    const onStop = (): void => {
-      clearTimeout(timer);
-      skip?.removeEventListener('abort', finish);
-      reject(new ClosedError('client closed while waiting to reconnect'));
-    };
-    const timer = setTimeout(finish, ms);
-    stop.addEventListener('abort', onStop, { once: true });
-    skip?.addEventListener('abort', finish, { once: true });
-  });
+  try {
+    return await Promise.race([p, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -43,6 +43,7 @@ function counting(client: ReplicaClient): { client: ReplicaClient; whole: number
       return client.streamLtxFile(info);
     },
     deleteLtxFiles: (infos) => client.deleteLtxFiles(infos),
+    sweepTemporaryFiles: (olderThanMs) => client.sweepTemporaryFiles(olderThanMs),
     close: (graceMs) => client.close(graceMs),
     retryNow: () => client.retryNow(),
   };
