@@ -1,8 +1,8 @@
 // Replication of one database: triggers capture (chokidar on the WAL plus a fallback tick), runs
 // walship's own checkpoints, compaction and snapshots, and feeds every replica's shipper.
 import type { Logger } from 'pino';
-import type { ReplicaClient } from '../replica/client.js';
-import { LEVELS, SNAPSHOT_LEVEL, TOP_COMPACTION_LEVEL } from '../replica/layout.js';
+import type { LtxFileInfo, ReplicaClient } from '../replica/client.js';
+import { LEVELS, SNAPSHOT_LEVEL } from '../replica/layout.js';
 import type { Metrics } from '../server/metrics.js';
 import { NotWalModeError } from '../sqlite/open.js';
 import { WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE } from '../sqlite/wal-format.js';
@@ -14,6 +14,7 @@ import { DatabaseCapture, type CaptureResult } from './db-capture.js';
 import { DbWatcher } from './db-watcher.js';
 import { ReplicaShipper, type ShipperStatus } from './replica-shipper.js';
 import { ReplicatorLock } from './replicator-lock.js';
+import { planStagingPrune } from './staging-policy.js';
 import { Staging } from './staging.js';
 import { validateReplica, type ValidationResult } from './validation.js';
 import { sleep, Wakeup } from '../util/wakeup.js';
@@ -393,28 +394,15 @@ export class DbReplicator {
    * whose backlog passed its limit stops holding files back; it is healed with a snapshot later.
    */
   private async pruneStaging(): Promise<void> {
-    const levels = LEVELS;
-    const lists = new Map<number, Awaited<ReturnType<Staging['list']>>>();
-    for (const l of levels) lists.set(l, await this.staging.list(l));
-    const maxAt = (l: number): number => (lists.get(l) ?? []).reduce((m, f) => Math.max(m, f.maxTXID), 0);
-    this.opts.replicas.forEach((r, i) => {
-      const s = this.shippers[i]!;
-      const backlog = levels.flatMap((l) => lists.get(l)!).filter((f) => f.maxTXID > s.remoteMax(f.level)).reduce((n, f) => n + f.size, 0);
-      if (backlog > r.backlogLimitBytes) s.markOverflowed();
-    });
-    let bytes = 0;
-    for (const level of levels) {
-      const files = lists.get(level)!;
-      // The newest file of each level stays: it marks the capture position and compaction progress.
-      for (const f of files.slice(0, -1)) {
-        const shipped = this.shippers.every((s) => !s.holdsStaging || s.remoteMax(level) >= f.maxTXID);
-        const covered = level === TOP_COMPACTION_LEVEL || level === SNAPSHOT_LEVEL || maxAt(level + 1) >= f.maxTXID;
-        if (shipped && covered) await this.staging.remove(f);
-        else bytes += f.size;
-      }
-      bytes += files.at(-1)?.size ?? 0;
-    }
-    this.stagedBytes = bytes;
+    const staged = new Map<number, LtxFileInfo[]>();
+    for (const l of LEVELS) staged.set(l, await this.staging.list(l));
+    const plan = planStagingPrune(
+      staged,
+      this.shippers.map((s, i) => ({ remoteMax: (l: number) => s.remoteMax(l), holdsStaging: s.holdsStaging, backlogLimitBytes: this.opts.replicas[i]!.backlogLimitBytes })),
+    );
+    for (const i of plan.overflowed) this.shippers[i]!.markOverflowed();
+    for (const f of plan.remove) await this.staging.remove(f);
+    this.stagedBytes = plan.keptBytes;
   }
 
   private runExclusive<T>(fn: () => Promise<T>): Promise<T> {

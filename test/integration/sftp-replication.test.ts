@@ -379,7 +379,7 @@ dbs:
 `,
     );
     const walship = startWalship(['replicate', '-config', work.config]);
-    await runWriter('node', { db: work.db, from: 1, to: 70, payload: 'small', delayMs: 80 });
+    await runWriter('node', { db: work.db, from: 1, to: 110, payload: 'small', delayMs: 80 });
     await sleep(3500);
     expect(await walship.stop()).toBe(0);
     const snapshotEvents = walship.logs().split('"event":"snapshot"').length - 1;
@@ -395,7 +395,7 @@ dbs:
     const out = path.join(work.dir, 'restored.db');
     const r = await runWalship(['restore', '-config', work.config, '-o', out, work.db]);
     expect(r.stderr).toBe('');
-    expect(checkRestored(out, 'small').k).toBe(70);
+    expect(checkRestored(out, 'small').k).toBe(110);
     expect(dump(out)).toBe(dump(work.db));
   });
 });

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import type { LtxFileInfo } from '../../src/replica/client.js';
+import { planStagingPrune, type ReplicaStanding } from '../../src/replication/staging-policy.js';
+
+const f = (level: number, min: number, max: number, size = 100): LtxFileInfo => ({ level, minTXID: min, maxTXID: max, size, createdAt: new Date(0) });
+const at = (levels: Record<number, number>, extra: Partial<ReplicaStanding> = {}): ReplicaStanding => ({
+  remoteMax: (l) => levels[l] ?? 0,
+  holdsStaging: true,
+  backlogLimitBytes: 1e9,
+  ...extra,
+});
+
+describe('staging prune plan', () => {
+  const staged = new Map<number, LtxFileInfo[]>([
+    [0, [f(0, 1, 1), f(0, 2, 2), f(0, 3, 3), f(0, 4, 4)]],
+    [1, [f(1, 1, 3)]],
+    [9, [f(9, 1, 1), f(9, 1, 3)]],
+  ]);
+
+  it('drops what every replica holds and a higher level covers, keeping the newest of each level', () => {
+    const plan = planStagingPrune(staged, [at({ 0: 4, 1: 3, 9: 3 }), at({ 0: 4, 1: 3, 9: 3 })]);
+    expect(plan.remove.map((x) => `${x.level}:${x.maxTXID}`)).toEqual(['0:1', '0:2', '0:3', '9:1']);
+    expect(plan.keptBytes).toBe(300);
+    expect(plan.overflowed).toEqual([]);
+  });
+
+  it('keeps files a lagging replica still needs', () => {
+    const plan = planStagingPrune(staged, [at({ 0: 4, 1: 3, 9: 3 }), at({ 0: 1, 1: 0, 9: 1 })]);
+    expect(plan.remove.map((x) => `${x.level}:${x.maxTXID}`)).toEqual(['0:1', '9:1']);
+  });
+
+  it('stops waiting for a replica whose backlog passed its limit, and says which', () => {
+    const plan = planStagingPrune(staged, [at({ 0: 4, 1: 3, 9: 3 }), at({}, { backlogLimitBytes: 500 })]);
+    expect(plan.overflowed).toEqual([1]);
+    expect(plan.remove.map((x) => `${x.level}:${x.maxTXID}`)).toEqual(['0:1', '0:2', '0:3', '9:1']);
+  });
+
+  it('never drops level-0 files no higher level covers yet', () => {
+    const plan = planStagingPrune(new Map([[0, [f(0, 1, 1), f(0, 2, 2)]]]), [at({ 0: 2 })]);
+    expect(plan.remove).toEqual([]);
+  });
+});
