@@ -1,5 +1,6 @@
 // Replication of one database: triggers capture (chokidar on the WAL plus a fallback tick), runs
 // walship's own checkpoints, compaction and snapshots, and feeds every replica's shipper.
+import { promises as fsp } from 'node:fs';
 import type { Logger } from 'pino';
 import type { LtxFileInfo, ReplicaClient } from '../replica/client.js';
 import { LEVELS, SNAPSHOT_LEVEL } from '../replica/layout.js';
@@ -47,6 +48,8 @@ export interface DbReplicatorOptions {
 
 /** How long WAL events are gathered before a capture runs, at the least. */
 const COALESCE_MS = 3;
+/** Free space on the database's volume under which walship warns (or the database's size, if larger). */
+const VOLUME_LOW_BYTES = 256 * 1024 * 1024;
 /** How long closing a replica waits for operations still running after the shutdown deadline. */
 const CLOSE_GRACE_MS = 2_000;
 
@@ -78,6 +81,8 @@ export class DbReplicator {
   private waitingLogged = false;
 
   private stagedBytes = 0;
+  private freeBytes: number | null = null;
+  private volumeLow = false;
   private lock: ReplicatorLock | null = null;
 
   constructor(
@@ -91,6 +96,11 @@ export class DbReplicator {
       (r) => new ReplicaShipper(r.name, r.client, this.staging, log, r.syncIntervalMs, () => this.wantSnapshot(), metrics),
     );
     this.captureWindowMs = captureWindowMs(opts.replicas.map((r) => r.syncIntervalMs), opts.monitorIntervalMs);
+  }
+
+  /** Free bytes on the database's volume, as of the last prune. */
+  get volumeFreeBytes(): number | null {
+    return this.freeBytes;
   }
 
   /** Bytes of LTX files in staging, as of the last prune. */
@@ -403,6 +413,24 @@ export class DbReplicator {
     for (const i of plan.overflowed) this.shippers[i]!.markOverflowed();
     for (const f of plan.remove) await this.staging.remove(f);
     this.stagedBytes = plan.keptBytes;
+    await this.checkVolume();
+  }
+
+  /**
+   * Staging shares the application's volume. Says so, once per change, when that volume's free space
+   * falls under VOLUME_LOW_BYTES or the database's size (whichever is more), and when it recovers.
+   */
+  private async checkVolume(): Promise<void> {
+    const st = await fsp.statfs(this.staging.dir).catch(() => null);
+    if (!st) return;
+    this.freeBytes = st.bavail * st.bsize;
+    const dbBytes = (await fsp.stat(this.dbPath).catch(() => null))?.size ?? 0;
+    const low = this.freeBytes < Math.max(VOLUME_LOW_BYTES, dbBytes);
+    if (low === this.volumeLow) return;
+    this.volumeLow = low;
+    const fields = { db: this.dbPath, event: low ? 'volume_low' : 'volume_ok', freeBytes: this.freeBytes, stagedBytes: this.stagedBytes, dbBytes };
+    if (low) this.log.warn(fields, "the database's volume is nearly full; staging shares it with the application");
+    else this.log.info(fields, "the database's volume has room again");
   }
 
   private runExclusive<T>(fn: () => Promise<T>): Promise<T> {

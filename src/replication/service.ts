@@ -28,7 +28,7 @@ export class ReplicationService {
   ) {
     // Gauges read the replicators lazily, at scrape time.
     this.metrics = new Metrics({
-      dbs: () => this.replicators.map((r) => ({ db: r.dbPath, localTxid: r.capture.position?.txid ?? 0, stagedBytes: r.stagingBytes })),
+      dbs: () => this.replicators.map((r) => ({ db: r.dbPath, localTxid: r.capture.position?.txid ?? 0, stagedBytes: r.stagingBytes, volumeFreeBytes: r.volumeFreeBytes })),
       replicas: () =>
         this.replicators.flatMap((r) =>
           r.shipperStatus().map((s) => ({

@@ -16,6 +16,8 @@ export interface DbGaugeSource {
   db: string;
   localTxid: number;
   stagedBytes: number;
+  /** Free bytes on the volume that holds staging (the database's own), as of the last prune; null before. */
+  volumeFreeBytes: number | null;
 }
 
 export class Metrics {
@@ -73,6 +75,16 @@ export class Metrics {
       collect() {
         this.reset();
         for (const d of sources.dbs()) this.set({ db: d.db }, d.stagedBytes);
+      },
+    });
+    new Gauge({
+      name: 'walship_volume_free_bytes',
+      help: 'Free bytes on the volume that holds the database and its staging, as of the last staging prune',
+      labelNames: ['db'],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of sources.dbs()) if (d.volumeFreeBytes !== null) this.set({ db: d.db }, d.volumeFreeBytes);
       },
     });
     new Gauge({

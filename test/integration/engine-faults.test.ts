@@ -50,6 +50,7 @@ describe('point-in-time restore', () => {
     work = makeWorkdir();
     const { db, replica, config, dir } = work;
     const walship = startWalship(['replicate', '-config', config]);
+    await walship.waitForEvent('started');
     const commits = await runWriter('python', { db, from: 1, to: 30, payload: 'small', pauseAfter: [10, 20], pauseMs: 3000 });
     expect(await walship.stop()).toBe(0);
     const between = (a: number): string => new Date((commits[a - 1]!.t + commits[a]!.t) / 2).toISOString();
@@ -73,6 +74,7 @@ describe('point-in-time restore', () => {
     work = makeWorkdir();
     const { db, replica, config, dir } = work;
     const walship = startWalship(['replicate', '-config', config]);
+    await walship.waitForEvent('started');
     await runWriter('node', { db, from: 1, to: 12, payload: 'small', delayMs: 150 });
     expect(await walship.stop()).toBe(0);
     const l0 = ltxFiles(replica, 0);
@@ -97,6 +99,7 @@ describe('a damaged replica', () => {
   async function replicated(): Promise<Workdir> {
     const w = makeWorkdir();
     const walship = startWalship(['replicate', '-config', w.config]);
+    await walship.waitForEvent('started');
     await runWriter('node', { db: w.db, from: 1, to: 20, payload: 'small', delayMs: 40 });
     expect(await walship.stop()).toBe(0);
     return w;
@@ -224,6 +227,7 @@ describe('the database deleted and created again', () => {
     work = makeWorkdir();
     const { db, replica, config, dir } = work;
     const walship = startWalship(['replicate', '-config', config]);
+    await walship.waitForEvent('started');
     await runWriter('node', { db, from: 1, to: 20, payload: 'small', delayMs: 10 });
     await sleep(500);
     for (const suffix of ['', '-wal', '-shm']) rmSync(db + suffix, { force: true });
