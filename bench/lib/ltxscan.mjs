@@ -1,7 +1,8 @@
 // Which application transactions an LTX file holds. The writer puts the text marker
 // "WSB#<n, 10 digits>#" in the row of transaction n, and only ever inserts (n grows), so the newest
 // copy of every page a transaction touched carries its marker: the highest marker in a level-0
-// file's pages is the last transaction that file made durable on the replica. Pages are decoded
+// file's pages is the last transaction that file made durable on the replica (walship's and
+// Litestream's level-0 files alike: the format is the same). Pages are decoded
 // with walship's own LTX decoder (dist/ltx/decoder.js), which verifies the file's CRC-64 too.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -61,8 +62,10 @@ export async function waitForMarker(distDir, dir, target, timeoutMs) {
     // Newest first: the target is most likely in the last file.
     names.sort((a, b) => parseName(b).minTXID - parseName(a).minTXID);
     for (const n of names) {
-      checked.add(n);
-      if (await hasMarkerAtLeast(distDir, path.join(dir, n), target).catch(() => false)) return true;
+      // A file that cannot be read yet (deleted, or its rename raced the listing) is looked at again.
+      const hit = await hasMarkerAtLeast(distDir, path.join(dir, n), target).catch(() => null);
+      if (hit) return true;
+      if (hit === false) checked.add(n);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
