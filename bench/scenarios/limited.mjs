@@ -12,6 +12,7 @@ export async function limitedScenario(b, { rate, durationMs }) {
     return { measured: false, reason: cg.error };
   }
   b.cleanups.push(() => cg.remove());
+  for (const d of cg.dirs) b.watchdog?.stdin.write(`rmdir ${d}\n`);
   try {
     const r = await lagRound(b, { name: 'limited', arm: 'walship-default', rate, durationMs, cgroups: cg.dirs, catchUpMs: 60_000 });
     const keptUp = r.caughtUp && r.unshipped === 0 && r.tailAfterWriterMs !== null && r.tailAfterWriterMs <= 2000 && !r.killedForMemory;

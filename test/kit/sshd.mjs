@@ -3,11 +3,12 @@
 // key and an authorized_keys file for a generated client key, serves SFTP with internal-sftp, and
 // can be killed (-9, with every child), paused and restarted on the same port with the same host key.
 //
-// SFTP logging: by default internal-sftp logs at INFO into sshd's stderr (`logs`): each open, close
-// and rename, the trace that tells a lost request from a slow one. `sftpLog: null` logs nothing
-// (the project's replica image does not). `audit: true` runs OpenSSH's sftp-server with
-// `-e -l DEBUG3` instead, its stderr appended to `auditLogPath`: one "request N: <type>" line per
-// SFTP request, counted by `requestsSince` (logging every read and write slows transfers).
+// SFTP logging: by default `internal-sftp -l INFO` (each open, close and rename). Note that with
+// `sshd -D -e` on Debian 12's OpenSSH those lines go to syslog, not to sshd's stderr (`logs` holds
+// the connection and session lines only). `sftpLog: null` logs nothing, as the project's replica
+// image. `audit: true` runs OpenSSH's sftp-server with `-e -l DEBUG3` instead, its stderr appended
+// to `auditLogPath`: one "request N: <type>" line per SFTP request, counted by `requestsSince`
+// (logging every read and write slows transfers): the way to count a client's requests.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
