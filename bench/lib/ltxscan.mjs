@@ -37,6 +37,12 @@ export function parseName(name) {
   return m ? { minTXID: Number.parseInt(m[1], 16), maxTXID: Number.parseInt(m[2], 16) } : null;
 }
 
+/** The highest max TXID among the LTX names in a directory (0 when none, or no directory). */
+export async function maxTxidIn(dir) {
+  const names = await fsp.readdir(dir).catch(() => []);
+  return Math.max(0, ...names.map((n) => parseName(n)?.maxTXID ?? 0));
+}
+
 /** Whether an LTX file's pages carry a marker >= target; stops at the first one found. */
 export async function hasMarkerAtLeast(distDir, file, target) {
   const { LtxFile } = await loadDecoder(distDir);

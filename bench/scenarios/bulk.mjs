@@ -9,15 +9,10 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { runLoadWriter } from '../../test/kit/writer.mjs';
 import { sleep, waitFor } from '../../test/kit/wait.mjs';
-import { parseName, waitForMarker } from '../lib/ltxscan.mjs';
+import { maxTxidIn, waitForMarker } from '../lib/ltxscan.mjs';
 import { MB, now, round } from '../lib/stats.mjs';
 
 const FINAL = 999_999_999;
-
-async function maxTxidIn(dir) {
-  const names = await fsp.readdir(dir).catch(() => []);
-  return Math.max(0, ...names.map((n) => parseName(n)?.maxTXID ?? 0));
-}
 
 /** Union of [end - ms, end] over walship's `uploaded` log lines: the time it spent uploading. */
 function uploadBusyMs(ups) {

@@ -3,11 +3,10 @@
 // starts, 100 more at 50 tx/s, then nothing. Once the last is on the replica (and, in the full run,
 // the level-1 compaction of those writes too, counted on its own), the SFTP requests the server
 // logs and the sidecar's CPU seconds are counted over the idle window.
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { runLoadWriter } from '../../test/kit/writer.mjs';
 import { sleep, waitFor } from '../../test/kit/wait.mjs';
-import { parseName, waitForMarker } from '../lib/ltxscan.mjs';
+import { maxTxidIn, waitForMarker } from '../lib/ltxscan.mjs';
 import { now, round } from '../lib/stats.mjs';
 
 const byType = (reqs) => {
@@ -15,11 +14,6 @@ const byType = (reqs) => {
   for (const r of reqs) out[r.type] = (out[r.type] ?? 0) + 1;
   return out;
 };
-
-async function maxTxidIn(dir) {
-  const names = await fsp.readdir(dir).catch(() => []);
-  return Math.max(0, ...names.map((n) => parseName(n)?.maxTXID ?? 0));
-}
 
 export async function idleScenario(b, { tool, idleMs, settle }) {
   const audit = b.audit;

@@ -1,9 +1,9 @@
 // Real processes for integration tests: application writers (from the shared kit, test/kit/) and the walship CLI.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { track } from '../kit/procs.mjs';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { track } from '../kit/procs.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
