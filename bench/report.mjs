@@ -131,13 +131,15 @@ export function renderTables(results, h, met) {
   }
   if (results.bulk) {
     const bk = results.bulk;
-    const rows = [['', 'MB', 'on replica s', 'MB/s', 'CPU s', 'peak RSS MB', 'level-0 files']];
+    const rows = [['', 'MB', 'on replica s', 'MB/s', 'CPU s', 'peak RSS MB', 'level-0 files', 'level-1 compaction on replica']];
+    const l1 = (v) => (v === null ? 'not waited for' : v ? 'yes' : 'not within the bound');
     for (const t of ['walship', 'litestream']) {
       const x = bk[t];
-      if (x) rows.push([t, f(x.endToEndBytes / MB), f(x.endToEndMs / 1000, 2), f(x.endToEndMBs), f(x.cpuS, 2), f(x.peakRssMb), x.l0Files]);
+      if (x) rows.push([t, f(x.endToEndBytes / MB), f(x.endToEndMs / 1000, 2), f(x.endToEndMBs), f(x.cpuS, 2), f(x.peakRssMb), x.l0Files, l1(x.level1CompactionShipped)]);
     }
-    if (bk.walship?.walshipMBs) rows.push(['walship upload busy time', f(bk.walship.bytesShipped / MB), f(bk.walship.uploadBusyMs / 1000, 2), f(bk.walship.walshipMBs), '', '', '']);
-    if (bk.raw) rows.push(['raw sftp put -f', f(bk.raw.bytes / MB), f((bk.raw.putMs - bk.raw.connectMs) / 1000, 2), f(bk.raw.mbPerS), '', '', '']);
+    const blank = ['', '', '', ''];
+    if (bk.walship?.walshipMBs) rows.push(['walship upload busy time', f(bk.walship.bytesShipped / MB), f(bk.walship.uploadBusyMs / 1000, 2), f(bk.walship.walshipMBs), ...blank]);
+    if (bk.raw) rows.push(['raw sftp put -f', f(bk.raw.bytes / MB), f((bk.raw.putMs - bk.raw.connectMs) / 1000, 2), f(bk.raw.mbPerS), ...blank]);
     L.push('', `Bulk load ${f((bk.walship ?? bk.litestream).bytesInserted / MB, 0)} MB (first bulk commit -> level-0 file with the final transaction on the replica)`);
     L.push(table(rows));
   }

@@ -58,7 +58,7 @@ const P = QUICK
         { rate: 1000, syncInterval: '0s', durationMs: 20_000 },
       ],
       bulk: { bytes: 512 * MB, txBytes: 8 * MB },
-      idleMs: 45_000,
+      idleMs: 30_000,
       limited: { rate: 100, durationMs: 30_000 },
       naive: { underLoadTimeoutMs: 20_000, cycles: 2 },
     };
