@@ -1,7 +1,8 @@
 // Which application transactions an LTX file holds. The writer puts the text marker
 // "WSB#<n, 10 digits>#" in the row of transaction n, and only ever inserts (n grows), so the newest
 // copy of every page a transaction touched carries its marker: the highest marker in a level-0
-// file's pages is the last transaction that file made durable on the replica. Pages are decoded
+// file's pages is the last transaction that file made durable on the replica (walship's and
+// Litestream's level-0 files alike: the format is the same). Pages are decoded
 // with walship's own LTX decoder (dist/ltx/decoder.js), which verifies the file's CRC-64 too.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -36,6 +37,12 @@ export function parseName(name) {
   return m ? { minTXID: Number.parseInt(m[1], 16), maxTXID: Number.parseInt(m[2], 16) } : null;
 }
 
+/** The highest max TXID among the LTX names in a directory (0 when none, or no directory). */
+export async function maxTxidIn(dir) {
+  const names = await fsp.readdir(dir).catch(() => []);
+  return Math.max(0, ...names.map((n) => parseName(n)?.maxTXID ?? 0));
+}
+
 /** Whether an LTX file's pages carry a marker >= target; stops at the first one found. */
 export async function hasMarkerAtLeast(distDir, file, target) {
   const { LtxFile } = await loadDecoder(distDir);
@@ -61,8 +68,10 @@ export async function waitForMarker(distDir, dir, target, timeoutMs) {
     // Newest first: the target is most likely in the last file.
     names.sort((a, b) => parseName(b).minTXID - parseName(a).minTXID);
     for (const n of names) {
-      checked.add(n);
-      if (await hasMarkerAtLeast(distDir, path.join(dir, n), target).catch(() => false)) return true;
+      // A file that cannot be read yet (deleted, or its rename raced the listing) is looked at again.
+      const hit = await hasMarkerAtLeast(distDir, path.join(dir, n), target).catch(() => null);
+      if (hit) return true;
+      if (hit === false) checked.add(n);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -1,5 +1,5 @@
 // Renders the results JSON as one hand-written SVG: replication lag per scenario (p50, p99, max,
-// on a log scale, with the 250 ms goal), and each headline ratio or figure against its goal.
+// on a log scale, with the 250 ms goal; walship and Litestream side by side), and each headline ratio or figure against its goal.
 
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 const fmt = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x >= 100 ? x.toFixed(0) : x.toFixed(d));
@@ -11,11 +11,15 @@ export function renderSvg(results) {
   const title = `walship benchmark — ${results.mode} run, ${results.date}`;
 
   // Panel 1: lag per scenario.
-  const scen = results.lag?.scenarios ?? [];
+  const arms = Object.values(results.compare?.arms ?? {}).filter((a) => a.lagMs);
+  const scen = [
+    ...arms.map((a) => ({ label: `${a.label}, ${results.compare.rate} tx/s`, lagMs: a.lagMs })),
+    ...(results.lag?.scenarios ?? []).map((s) => ({ label: `walship ${s.rate} tx/s, sync-interval ${s.syncInterval}`, lagMs: s.lagMs })),
+  ];
   const p1Top = 60;
   const rowH = 44;
   const p1H = Math.max(1, scen.length) * rowH + 50;
-  const x0 = 230;
+  const x0 = 300;
   const x1 = W - 40;
   const lo = 1;
   const hi = 100_000;
@@ -29,7 +33,7 @@ export function renderSvg(results) {
   text(xs(250) + 4, p1Top + 10, 'goal p99 ≤ 250 ms', 'font-size="11" fill="#c00"');
   scen.forEach((s, i) => {
     const y = p1Top + 8 + i * rowH;
-    text(20, y + 18, `${s.rate} tx/s, sync-interval ${s.syncInterval}`, 'font-size="13"');
+    text(20, y + 18, s.label, 'font-size="12"');
     const bars = [
       ['p50', s.lagMs.p50, '#4a90d9'],
       ['p99', s.lagMs.p99, '#f5a623'],
@@ -46,12 +50,17 @@ export function renderSvg(results) {
   // Panel 2: headline figures against goals.
   const h = results.headline ?? {};
   const rows = [
-    ['write p99 with / without sidecar', h.write_p99_ratio, 1.1, 'le', 2],
-    ['throughput walship / raw sftp put', h.throughput_ratio, 0.8, 'ge', 2],
-    ['restore time walship / raw sftp get', h.restore_ratio, 1.3, 'le', 2],
-    ['sidecar peak RSS (MB)', h.sidecar_rss_mb, 100, 'le', 300],
-    ['idle SFTP requests per hour', h.idle_requests_per_hour, 0, 'le', Math.max(10, (h.idle_requests_per_hour ?? 0) * 1.2)],
+    ['CPU walship 1s / Litestream default', h.cpu_ratio_default, 1.0, 'le', 2],
+    ['CPU walship 0s / Litestream fast', h.cpu_ratio_fast, 2.0, 'le', 4],
+    ['level-0 files walship 1s / Litestream', h.files_ratio_default, 1.0, 'le', 2],
+    ['peak RSS walship / Litestream', h.rss_ratio, 1.5, 'le', 3],
+    ['app commit p99 with / without walship', h.commit_p99_ratio, 1.1, 'le', 2],
+    ['bulk time walship / Litestream', h.bulk_time_ratio_vs_litestream, 1.0, 'le', 2],
+    ['restore time walship / Litestream', h.restore_time_ratio_vs_litestream, 1.0, 'le', 2],
+    ['restore time walship / raw sftp get', h.restore_ratio, 1.5, 'le', 2],
+    ['idle CPU s per minute', h.idle_cpu_s_per_min, 0.1, 'le', 1],
   ];
+
   const p2Top = p1Top + p1H + 40;
   const bx0 = 300;
   const bx1 = W - 120;

@@ -1,79 +1,18 @@
-// Real processes for integration tests: application writers and the walship CLI.
+// Real processes for integration tests: application writers (from the shared kit, test/kit/) and the walship CLI.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { track } from '../kit/procs.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-// Children still running when a test file's worker exits (a failed test) are killed with it.
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of running) c.kill('SIGKILL');
-});
-export function track(child: ChildProcess): ChildProcess {
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  return child;
-}
+// Children are tracked by the shared kit (killed when the test file's worker exits); the writers are its too.
+export { track } from '../kit/procs.mjs';
+export { runWriter, startWriter } from '../kit/writer.mjs';
+export type { Commit, WriterKind, WriterOptions } from '../kit/writer.mjs';
 export const repoRoot = path.resolve(here, '..', '..');
 export const walshipBin = path.join(repoRoot, 'dist', 'cli', 'main.js');
-
-export interface WriterOptions {
-  db: string;
-  from: number;
-  to: number;
-  payload: 'small' | 'mixed';
-  autocheckpoint?: number | null;
-  truncateEvery?: number;
-  vacuumAt?: number;
-  reopenEvery?: number;
-  pauseAfter?: number[];
-  pauseMs?: number;
-  delayMs?: number;
-}
-
-export type WriterKind = 'node' | 'python';
-
-export interface Commit {
-  n: number;
-  t: number;
-}
-
-/** Runs a writer to completion and returns its commits (with the time each COMMIT returned). */
-export async function runWriter(kind: WriterKind, opts: WriterOptions, timeoutMs = 120_000): Promise<Commit[]> {
-  const w = startWriter(kind, opts);
-  return w.done(timeoutMs);
-}
-
-export function startWriter(kind: WriterKind, opts: WriterOptions): { child: ChildProcess; commits: Commit[]; done: (timeoutMs?: number) => Promise<Commit[]> } {
-  const args = kind === 'node' ? [path.join(here, 'writer-node.mjs'), JSON.stringify(opts)] : [path.join(here, 'writer.py'), JSON.stringify(opts)];
-  const child = track(spawn(kind === 'node' ? process.execPath : 'python3', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
-  const commits: Commit[] = [];
-  let buf = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      commits.push(JSON.parse(buf.slice(0, i)) as Commit);
-      buf = buf.slice(i + 1);
-    }
-  });
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
-  return {
-    child,
-    commits,
-    done: async (timeoutMs = 120_000) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      const [code] = await exited;
-      clearTimeout(timer);
-      if (code !== 0) throw new Error(`${kind} writer exited ${code}: ${stderr.trim()}`);
-      return commits;
-    },
-  };
-}
 
 export interface WalshipProcess {
   child: ChildProcess;

@@ -41,16 +41,8 @@ export function captureLogger(): CapturedLog {
   return { logger, lines, text: () => lines.join('') };
 }
 
-/** Polls until `cond` holds; bounded in time and in rounds. */
-export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 10): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  for (let i = 0; i < Math.ceil(timeoutMs / stepMs) + 1; i++) {
-    if (await cond()) return true;
-    if (Date.now() > end) break;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  return false;
-}
+/** Polls until `cond` holds; bounded in time and in rounds (the shared kit's). */
+export { waitUntil } from '../kit/wait.mjs';
 
 /** Names in a remote level directory, read directly from disk (sshd runs on this machine). */
 export async function remoteNames(root: string, level: number): Promise<string[]> {

@@ -1,4 +1,4 @@
-// The application under test: a separate process with its own better-sqlite3 connection and
+// The bench's application under test (the load writer): a separate process with its own better-sqlite3 connection and
 // SQLite's defaults (WAL mode, synchronous=FULL, autocheckpoint 1000 pages), writing numbered
 // transactions. Options come as JSON in argv[2]:
 //   db        database path (created with the schema if missing)
@@ -9,7 +9,7 @@
 //             "init": only the schema and `warmup` small rows.
 //   out       where to write the result JSON when done
 // Each small row carries the text marker "WSB#<n, 10 digits>#", so the pages of an LTX file tell
-// which transactions it holds (see lag.mjs). Per transaction the result holds the commit time
+// which transactions it holds (bench/lib/ltxscan.mjs). Per transaction the result holds the commit time
 // (epoch ms, sub-ms precision, taken right after COMMIT returned) and the commit latency (ms, from
 // BEGIN to COMMIT returned).
 import Database from 'better-sqlite3';
