@@ -72,8 +72,10 @@ export class DatabaseCapture {
   private positionLoaded = false;
   /** What the last clean stop recorded; lets a restart skip the full capture when nothing changed. */
   private cleanStop: CleanStop | null = null;
-  /** filesLook() at the last pass. */
+  /** How the database and WAL files looked (fileLook) at the last pass. */
   private lastLook = '';
+  /** The last capture() was an ifChanged pass that found nothing changed. */
+  skippedUnchanged = false;
 
   constructor(
     readonly dbPath: string,
@@ -163,9 +165,12 @@ export class DatabaseCapture {
 
   /** One capture pass. Returns null when there was nothing new (and nothing was written). */
   async capture(opts: CaptureOptions): Promise<CaptureResult | null> {
-    if (!(await this.ensureSameFile())) return null;
-    const look = await this.filesLook();
-    if (opts.ifChanged && look === this.lastLook && !opts.snapshot) return null;
+    const [db, wal] = await Promise.all([statOrNull(this.dbPath), statOrNull(`${this.dbPath}-wal`)]);
+    const look = `${fileLook(db)}|${fileLook(wal)}`;
+    // An idle poll ends here: two stats, nothing read, the pin left where it is.
+    this.skippedUnchanged = opts.ifChanged === true && look === this.lastLook && !opts.snapshot && this.pin !== null;
+    if (this.skippedUnchanged) return null;
+    if (!(await this.ensureSameFile(db))) return null;
     this.lastLook = look;
     // The pin moves before the WAL is read, so it never protects less than is captured.
     this.pin!.moveForward();
@@ -220,16 +225,10 @@ export class DatabaseCapture {
     return same;
   }
 
-  /** How the database and WAL files look from outside, without reading them. */
-  private async filesLook(): Promise<string> {
-    const [db, wal] = await Promise.all([statOrNull(this.dbPath), statOrNull(`${this.dbPath}-wal`)]);
-    const one = (st: Stats | null): string => (st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '-');
-    return `${one(db)}|${one(wal)}`;
-  }
-
-  private async ensureSameFile(): Promise<boolean> {
+  /** `st`: the database file's stat, when the caller has just taken it. */
+  private async ensureSameFile(known?: Stats | null): Promise<boolean> {
     if (!this.pin) return this.open();
-    const st = await statOrNull(this.dbPath);
+    const st = known === undefined ? await statOrNull(this.dbPath) : known;
     if (st && st.ino === this.dbIno) return true;
     this.log.warn({ db: this.dbPath, event: 'database_replaced' }, st ? 'database file was replaced; reopening' : 'database file was removed; waiting for it');
     await this.close();
@@ -352,6 +351,11 @@ export class DatabaseCapture {
     }
     return { l0, snapshot, fullReason, commitFrames: scan?.commitFrames ?? 0, checksum };
   }
+}
+
+/** A file as seen from outside, without reading it: inode, size and modification time. */
+function fileLook(st: Stats | null): string {
+  return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '-';
 }
 
 function allPages(commit: number, pageSize: number): number[] {

@@ -304,9 +304,10 @@ export class DbReplicator {
       return null;
     }
     this.waitingLogged = false;
-    this.watcher?.refresh();
     const snapshot = this.snapshotWanted;
     const result = await this.capture.capture({ snapshot, ...extra });
+    if (this.capture.skippedUnchanged) return null;
+    this.watcher?.refresh();
     if (snapshot && result?.snapshot) this.snapshotWanted = false;
     this.afterCapture(result);
     await this.maybeCheckpoint();

@@ -45,8 +45,9 @@ export class DbWatcher {
   /** Watches whichever of the files exists and is not watched yet. Cheap: two stats at most. */
   refresh(): void {
     const w = this.watcher;
-    if (!w) return;
-    for (const p of this.watchWal ? [this.dbPath, this.walPath] : [this.dbPath]) {
+    const paths = this.watchWal ? [this.dbPath, this.walPath] : [this.dbPath];
+    if (!w || this.watched.size === paths.length) return;
+    for (const p of paths) {
       if (this.watched.has(p) || !existsSync(p)) continue;
       this.watched.add(p);
       w.add(p);

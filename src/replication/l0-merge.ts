@@ -7,7 +7,9 @@ import type { LtxFileInfo } from '../replica/client.js';
 import { ltxFileName } from '../replica/layout.js';
 import type { Staging } from './staging.js';
 
-export const MERGE_MAX_BYTES = 32 * 1024 * 1024;
+// Small: merging is for many small files (one per capture window); a bulk load's large files go up as
+// they are, and a merge holds its inputs and their pages in memory.
+export const MERGE_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
  * The files of `pending` (sorted, staged level 0) from index `at` that go up together: contiguous
