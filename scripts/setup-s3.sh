@@ -21,7 +21,7 @@ if [ -z "$GO" ]; then
 fi
 echo "setup: building versitygw $VERSITYGW_VERSION into $VERSITYGW_BIN (about 2 minutes)"
 mkdir -p .tools/bin
-if GOBIN="$PWD/.tools/bin" GOMODCACHE="$PWD/.tools/gomod-s3" GOCACHE="$PWD/.tools/gocache-s3" GOTOOLCHAIN=local GOFLAGS=-mod=mod \
+if GOBIN="$PWD/.tools/bin" GOMODCACHE="$PWD/.tools/gomod-s3" GOCACHE="$PWD/.tools/gocache-s3" GOTOOLCHAIN=local \
     "$GO" install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"; then
   echo "$VERSITYGW_VERSION" > "$STAMP"
 else

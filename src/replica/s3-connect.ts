@@ -1,12 +1,13 @@
 // Builds the AWS SDK client for an s3 replica: endpoint, region, credentials, and the HTTP agents
 // (keep-alive; a CA bundle for https; skip-verify, which warns on every new connection).
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { S3Settings } from '../config/types.js';
+import { loadS3Sdk } from './s3-sdk.js';
 
 export interface S3ConnectOptions {
   /** Called for every new TLS connection made without certificate checks (skip-verify). */
@@ -50,7 +51,7 @@ export function isHttpEndpoint(s: S3Settings): boolean {
   return s.endpoint !== null && s.endpoint.toLowerCase().startsWith('http://');
 }
 
-export function createS3Client(s: S3Settings, opts: S3ConnectOptions = {}): S3Client {
+export async function createS3Client(s: S3Settings, opts: S3ConnectOptions = {}): Promise<S3Client> {
   // The SDK otherwise prints a multi-line notice on stderr under Node 20 (its future releases will
   // need Node 22; the pinned one runs on 20). The variable is the SDK's own switch.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -69,6 +70,7 @@ export function createS3Client(s: S3Settings, opts: S3ConnectOptions = {}): S3Cl
     }
   }
   const custom = s.endpoint !== null;
+  const { S3Client } = await loadS3Sdk();
   return new S3Client({
     region: s.region ?? 'us-east-1',
     // Without a region, AWS itself tells us the bucket's (a redirect the SDK follows).

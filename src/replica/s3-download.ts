@@ -3,7 +3,8 @@
 // Every range after the first is pinned to the first one's ETag (If-Match): an object replaced
 // midway fails the download instead of mixing two versions. A range whose transfer breaks is
 // fetched again (a few times).
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { loadS3Sdk } from './s3-sdk.js';
 import { s3Status } from './s3-errors.js';
 
 export interface DownloadOptions {
@@ -30,6 +31,7 @@ interface Range {
 }
 
 async function getRange(s3: S3Client, bucket: string, key: string, start: number, end: number, etag: string | undefined, signal: AbortSignal): Promise<Range> {
+  const { GetObjectCommand } = await loadS3Sdk();
   for (let attempt = 1; ; attempt++) {
     try {
       const out = await s3.send(

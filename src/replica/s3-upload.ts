@@ -3,17 +3,9 @@
 // bounded by part size x concurrency). An object appears only when its PUT or CompleteMultipartUpload
 // succeeds; a failed multipart upload is aborted. Stale uploads a killed process left are listed and
 // aborted by abortStaleUploads().
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  ListMultipartUploadsCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-  type CompletedPart,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { CompletedPart, S3Client } from '@aws-sdk/client-s3';
 import { promises as fsp } from 'node:fs';
+import { loadS3Sdk } from './s3-sdk.js';
 
 export interface UploadTarget {
   bucket: string;
@@ -34,6 +26,7 @@ export interface UploadOptions {
 
 /** Uploads `localPath` to the target; returns the new object's ETag. */
 export async function uploadFile(s3: S3Client, t: UploadTarget, localPath: string, o: UploadOptions): Promise<string | undefined> {
+  const { PutObjectCommand, CreateMultipartUploadCommand, CompleteMultipartUploadCommand } = await loadS3Sdk();
   const size = (await fsp.stat(localPath)).size;
   const common = {
     Bucket: t.bucket,
@@ -73,6 +66,7 @@ export async function uploadFile(s3: S3Client, t: UploadTarget, localPath: strin
 }
 
 async function uploadParts(s3: S3Client, t: UploadTarget, uploadId: string, localPath: string, size: number, o: UploadOptions): Promise<CompletedPart[]> {
+  const { UploadPartCommand } = await loadS3Sdk();
   const count = Math.ceil(size / o.partSize);
   const parts: CompletedPart[] = new Array(count);
   const fh = await fsp.open(localPath, 'r');
@@ -109,12 +103,14 @@ async function uploadParts(s3: S3Client, t: UploadTarget, uploadId: string, loca
 }
 
 export async function abortUpload(s3: S3Client, bucket: string, key: string, uploadId: string): Promise<void> {
+  const { AbortMultipartUploadCommand } = await loadS3Sdk();
   // A short bound of its own: the server may be the reason the upload failed.
   await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), { abortSignal: AbortSignal.timeout(10_000) });
 }
 
 /** Aborts every multipart upload under `prefix` (left by a process that was killed mid-upload). Returns how many. */
 export async function abortStaleUploads(s3: S3Client, bucket: string, prefix: string, signal: AbortSignal): Promise<string[]> {
+  const { ListMultipartUploadsCommand, AbortMultipartUploadCommand } = await loadS3Sdk();
   const aborted: string[] = [];
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;

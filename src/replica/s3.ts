@@ -4,7 +4,8 @@
 //
 // Requests are made only by the operations below: nothing runs in the background, so an idle
 // replicator sends none. The SDK retries a failed request a few times; the shipper backs off beyond.
-import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { S3Settings } from '../config/types.js';
@@ -14,6 +15,7 @@ import { createS3Client, isHttpEndpoint } from './s3-connect.js';
 import { describeS3Error, isAborted, isConditionUnsupported, isNotFound, isPreconditionFailed, type S3Where } from './s3-errors.js';
 import { abortStaleUploads, abortUpload, uploadFile } from './s3-upload.js';
 import { downloadRanges, readBody } from './s3-download.js';
+import { loadS3Sdk } from './s3-sdk.js';
 
 /** The metadata key Litestream keeps each file's timestamp under. */
 export const TIMESTAMP_METADATA_KEY = 'litestream-timestamp';
@@ -35,8 +37,8 @@ export class S3ReplicaClient implements ReplicaClient {
   private readonly root: string;
   private readonly where: S3Where;
   private readonly log: Logger | undefined;
-  private s3: S3Client | null = null;
-  private stop = new AbortController();
+  private s3: Promise<S3Client> | null = null;
+  private stop = newStop();
   private readonly inflight = new Set<Promise<unknown>>();
   /** Header timestamps known for keys (from our own uploads or a HEAD), by key and ETag. */
   private readonly times = new Map<string, { etag: string | undefined; createdAt: Date }>();
@@ -58,12 +60,13 @@ export class S3ReplicaClient implements ReplicaClient {
     this.log = opts.logger?.child({ replica: this.location });
   }
 
-  private client(): S3Client {
+  private client(): Promise<S3Client> {
     if (!this.s3) {
       this.s3 = createS3Client(this.settings, {
         onUnverifiedConnect: (host) => this.warnUnverified(host),
         ...(this.opts.requestTimeoutMs ? { requestTimeoutMs: this.opts.requestTimeoutMs } : {}),
       });
+      this.s3.catch(() => (this.s3 = null));
       if (this.settings.caBundlePath && isHttpEndpoint(this.settings)) {
         this.log?.debug({ event: 's3_ca_bundle_ignored' }, 'AWS_CA_BUNDLE is set but the endpoint is plain http; it is not used');
       }
@@ -78,7 +81,8 @@ export class S3ReplicaClient implements ReplicaClient {
   async listLtxFiles(level: number): Promise<LtxFileInfo[]> {
     const prefix = `${levelDir(this.root, level, 's3')}/`;
     return this.run(`list ${levelDir('', level, 's3')}`, async (signal) => {
-      const s3 = this.client();
+      const s3 = await this.client();
+      const { ListObjectsV2Command } = await loadS3Sdk();
       const found: Array<{ key: string; etag: string | undefined; info: LtxFileInfo }> = [];
       let token: string | undefined;
       for (let page = 0; page < 100_000; page++) {
@@ -109,12 +113,13 @@ export class S3ReplicaClient implements ReplicaClient {
       }
       return true;
     });
+    const { HeadObjectCommand } = await loadS3Sdk();
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < unknown.length) {
         const f = unknown[next++]!;
         try {
-          const head = await this.client().send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: f.key }), { abortSignal: signal });
+          const head = await (await this.client()).send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: f.key }), { abortSignal: signal });
           const ts = parseTimestamp(head.Metadata?.[TIMESTAMP_METADATA_KEY]);
           // Without the metadata (an object some other tool wrote), its upload time is the best there is.
           if (ts) f.info.createdAt = ts;
@@ -150,9 +155,9 @@ export class S3ReplicaClient implements ReplicaClient {
     });
   }
 
-  private upload(key: string, info: LtxFileInfo, localPath: string, ifNoneMatch: boolean, signal: AbortSignal): Promise<string | undefined> {
+  private async upload(key: string, info: LtxFileInfo, localPath: string, ifNoneMatch: boolean, signal: AbortSignal): Promise<string | undefined> {
     return uploadFile(
-      this.client(),
+      await this.client(),
       { bucket: this.settings.bucket, key, metadata: { [TIMESTAMP_METADATA_KEY]: info.createdAt.toISOString() }, storageClass: this.settings.storageClass },
       localPath,
       {
@@ -168,7 +173,7 @@ export class S3ReplicaClient implements ReplicaClient {
   /** Before the first upload: abort what a killed predecessor left; before any: retry failed aborts. */
   private async prepareUploads(signal: AbortSignal): Promise<void> {
     this.swept ??= (async () => {
-      const aborted = await abortStaleUploads(this.client(), this.settings.bucket, `${this.root}/`, signal);
+      const aborted = await abortStaleUploads(await this.client(), this.settings.bucket, `${this.root}/`, signal);
       if (aborted.length > 0) this.log?.info({ event: 's3_stale_uploads_aborted', count: aborted.length, keys: aborted.slice(0, 10) }, 'aborted multipart uploads an earlier run left unfinished');
     })().catch((err: unknown) => {
       this.swept = null;
@@ -176,7 +181,7 @@ export class S3ReplicaClient implements ReplicaClient {
     });
     await this.swept;
     for (const [uploadId, key] of [...this.unaborted]) {
-      await abortUpload(this.client(), this.settings.bucket, key, uploadId).catch((err: unknown) => {
+      await abortUpload(await this.client(), this.settings.bucket, key, uploadId).catch((err: unknown) => {
         if (!isNotFound(err)) throw err;
       });
       this.unaborted.delete(uploadId);
@@ -184,8 +189,9 @@ export class S3ReplicaClient implements ReplicaClient {
   }
 
   private async exists(key: string, signal: AbortSignal): Promise<boolean> {
+    const { HeadObjectCommand } = await loadS3Sdk();
     try {
-      await this.client().send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: key }), { abortSignal: signal });
+      await (await this.client()).send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: key }), { abortSignal: signal });
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -203,7 +209,8 @@ export class S3ReplicaClient implements ReplicaClient {
   }
 
   private async getWhole(key: string, signal: AbortSignal): Promise<Buffer> {
-    const out = await this.client().send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: key }), { abortSignal: signal });
+    const { GetObjectCommand } = await loadS3Sdk();
+    const out = await (await this.client()).send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: key }), { abortSignal: signal });
     return readBody(out.Body);
   }
 
@@ -221,10 +228,17 @@ export class S3ReplicaClient implements ReplicaClient {
     const what = `read ${describeFile(info, 's3')}`;
     const local = new AbortController();
     const signal = AbortSignal.any([this.stop.signal, local.signal]);
+    setMaxListeners(0, signal);
     let done!: () => void;
     const token = this.track(new Promise<void>((resolve) => (done = resolve)));
     try {
-      yield* downloadRanges(this.client(), this.settings.bucket, this.key(info), {
+      let s3: S3Client;
+      try {
+        s3 = await this.client();
+      } catch (err) {
+        throw this.fail(what, err);
+      }
+      yield* downloadRanges(s3, this.settings.bucket, this.key(info), {
         rangeSize: this.opts.rangeSize ?? 4 * 1024 * 1024,
         concurrency: this.settings.concurrency,
         signal,
@@ -241,9 +255,10 @@ export class S3ReplicaClient implements ReplicaClient {
     if (infos.length === 0) return;
     const what = infos.length === 1 ? `delete ${describeFile(infos[0]!, 's3')}` : `delete ${infos.length} files from ${levelDir('', infos[0]!.level, 's3')}`;
     await this.run(what, async (signal) => {
+      const { DeleteObjectsCommand } = await loadS3Sdk();
       for (let i = 0; i < infos.length; i += 1000) {
         const keys = infos.slice(i, i + 1000).map((f) => this.key(f));
-        const out = await this.client().send(
+        const out = await (await this.client()).send(
           new DeleteObjectsCommand({ Bucket: this.settings.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }),
           { abortSignal: signal },
         );
@@ -263,9 +278,10 @@ export class S3ReplicaClient implements ReplicaClient {
       this.stop.abort();
       await settledWithin([...this.inflight], 2_000);
     }
-    this.s3?.destroy();
+    const s3 = this.s3;
     this.s3 = null;
-    this.stop = new AbortController();
+    (await s3?.catch(() => null))?.destroy();
+    this.stop = newStop();
   }
 
   /** Nothing waits between attempts here beyond the SDK's own short retry delays. */
@@ -315,6 +331,13 @@ export class S3ReplicaClient implements ReplicaClient {
     if (this.log) this.log.warn({ event: 's3_tls_unverified', host }, msg);
     else process.emitWarning(msg);
   }
+}
+
+/** Every request in flight listens to it; dozens at once are normal, not a leak. */
+function newStop(): AbortController {
+  const c = new AbortController();
+  setMaxListeners(0, c.signal);
+  return c;
 }
 
 function parseTimestamp(text: string | undefined): Date | null {
