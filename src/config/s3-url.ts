@@ -87,7 +87,8 @@ export function parseS3Url(u: URL): ParsedS3Url | string {
 
 /** An endpoint without a scheme is https, except on loopback (as Litestream does it). */
 export function withScheme(endpoint: string): string {
-  if (/^https?:\/\//i.test(endpoint)) return endpoint.replace(/\/+$/, '');
+  // Any scheme is kept as given (http and https are the ones that then validate).
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint)) return endpoint.replace(/\/+$/, '');
   const local = /^(localhost|127\.|\[::1\]|::1)/i.test(endpoint);
   return `${local ? 'http' : 'https'}://${endpoint.replace(/\/+$/, '')}`;
 }
