@@ -29,6 +29,8 @@ export function versitygwBin(): string {
 
 export interface S3ServerOptions {
   buckets?: string[];
+  /** Serve https with this certificate and key (PEM files). */
+  tls?: { certPath: string; keyPath: string };
 }
 
 export class S3Server {
@@ -42,6 +44,7 @@ export class S3Server {
     readonly dir: string,
     readonly port: number,
     readonly buckets: string[],
+    private readonly tls: S3ServerOptions['tls'] = undefined,
   ) {
     this.bucket = buckets[0]!;
   }
@@ -51,13 +54,13 @@ export class S3Server {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'walship-s3-'));
     const buckets = opts.buckets ?? ['walship'];
     for (const b of buckets) mkdirSync(path.join(dir, 'data', b), { recursive: true });
-    const server = new S3Server(dir, await freePort(), buckets);
+    const server = new S3Server(dir, await freePort(), buckets, opts.tls);
     await server.restart();
     return server;
   }
 
   get endpoint(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   get dataDir(): string {
@@ -78,7 +81,11 @@ export class S3Server {
     const child = track(
       spawn(
         versitygwBin(),
-        ['--access', this.accessKey, '--secret', this.secretKey, '--port', `127.0.0.1:${this.port}`, '--quiet', '--access-log', this.accessLogPath, 'posix', this.dataDir],
+        [
+          '--access', this.accessKey, '--secret', this.secretKey, '--port', `127.0.0.1:${this.port}`, '--quiet', '--access-log', this.accessLogPath,
+          ...(this.tls ? ['--cert', this.tls.certPath, '--key', this.tls.keyPath] : []),
+          'posix', this.dataDir,
+        ],
         { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dir } },
       ),
     );

@@ -2,10 +2,12 @@
 // and timestamp metadata, single and multipart uploads, exclusive level-0 writes, ranged streaming
 // downloads, stale multipart uploads aborted, and errors a person can act on.
 import { CreateMultipartUploadCommand, HeadObjectCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReplicaConflictError, type LtxFileInfo } from '../../src/replica/client.js';
 import { S3ReplicaClient } from '../../src/replica/s3.js';
@@ -185,5 +187,44 @@ describe(`S3 replica client against versitygw ${VERSITYGW_VERSION}`, () => {
     } finally {
       await fx.cleanup();
     }
+  });
+});
+
+describe('S3 replica client over TLS (versitygw with a self-signed certificate)', () => {
+  async function tlsServer(): Promise<string> {
+    tmp ??= mkdtempSync(path.join(os.tmpdir(), 'walship-s3-local-'));
+    const cert = path.join(tmp, 'cert.pem');
+    const key = path.join(tmp, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=walship-test', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    server = await S3Server.start({ tls: { certPath: cert, keyPath: key } });
+    return cert;
+  }
+
+  it('an untrusted certificate is refused with what to do; AWS_CA_BUNDLE makes it trusted', async () => {
+    const cert = await tlsServer();
+    const untrusted = await client('app/db', { caBundlePath: null });
+    await expect(untrusted.listLtxFiles(0)).rejects.toThrow(/TLS certificate of https:\/\/127\.0\.0\.1:\d+ is not trusted \([A-Z_]+\); add its CA with AWS_CA_BUNDLE, or set skip-verify: true/);
+    const trusted = await client('app/db', { caBundlePath: cert });
+    await trusted.writeLtxFile(info(0, 1, 1, 3), local('x.ltx', Buffer.from('abc')));
+    expect((await trusted.listLtxFiles(0)).map((f) => f.maxTXID)).toEqual([1]);
+    const missing = await client('app/db', { caBundlePath: path.join(tmp!, 'no-such-ca.pem') });
+    await expect(missing.listLtxFiles(0)).rejects.toThrow(/AWS_CA_BUNDLE .*no-such-ca\.pem: cannot read \(ENOENT\)/);
+  });
+
+  it('skip-verify connects without checking and warns on every new connection', async () => {
+    await tlsServer();
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+    const c = new S3ReplicaClient({ ...server!.settings(), skipVerify: true }, 'app/db', { logger });
+    clients.push(c);
+    await c.writeLtxFile(info(0, 1, 1, 3), local('x.ltx', Buffer.from('abc')));
+    await c.listLtxFiles(0);
+    const warned = lines.filter((l) => l.includes('"event":"s3_tls_unverified"'));
+    expect(warned.length).toBeGreaterThan(0);
+    // A new connection after close warns again.
+    await c.close();
+    await c.listLtxFiles(0);
+    expect(lines.filter((l) => l.includes('"event":"s3_tls_unverified"')).length).toBeGreaterThan(warned.length);
+    expect(lines.join('')).not.toContain(server!.secretKey);
   });
 });
