@@ -2,7 +2,7 @@
 // oracle round trip (autocheckpoint, TRUNCATE, VACUUM, a 10 MB transaction), point-in-time restore,
 // kill -9 mid multipart upload, the server killed and restarted mid-stream, S3 beside SFTP on one
 // database, zero requests while idle, and no secret in any output.
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -134,15 +134,25 @@ describe('replication to S3 (versitygw)', () => {
     await restoreExact(work, env, 60, 'mixed', [`s3://${server.bucket}/${PREFIX}?endpoint=${server.endpoint}`]);
   });
 
-  it('point-in-time restore by -timestamp gives exactly the transactions committed by then', async () => {
+  it('point-in-time restore by -timestamp gives exactly the transactions committed by then, from the timestamp metadata', async () => {
     server = await S3Server.start();
+    // Down while the application writes: every object is uploaded after every target time, so a
+    // restore that went by upload time (LastModified) instead of the header timestamp would fail.
+    await server.kill();
     work = makeWorkdir();
     writeConfig(work, server);
     const env = walshipEnv(server);
     const walship = startWalship(['replicate', '-config', work.config], env);
     await walship.waitForEvent('started');
     const commits: Commit[] = await runWriter('python', { db: work.db, from: 1, to: 30, payload: 'small', pauseAfter: [10, 20], pauseMs: 1500 });
-    expect(await walship.stop()).toBe(0);
+    await sleep(500);
+    await server.restart();
+    expect(await walship.stop(), walship.logs()).toBe(0);
+    const sdk = server.sdk();
+    const listed = await sdk.send(new ListObjectsV2Command({ Bucket: server.bucket, Prefix: `${PREFIX}/0000/` }));
+    sdk.destroy();
+    expect(listed.Contents?.length).toBeGreaterThan(0);
+    for (const o of listed.Contents ?? []) expect(o.LastModified!.getTime()).toBeGreaterThan(commits[29]!.t);
     for (const k of [10, 20]) {
       const at = new Date(commits[k - 1]!.t + 700).toISOString();
       const out = path.join(work.dir, `pit-${k}.db`);
@@ -150,6 +160,7 @@ describe('replication to S3 (versitygw)', () => {
       expect(r.stderr).toBe('');
       expect(checkRestored(out, 'small').k).toBe(k);
     }
+    await restoreExact(work, env, 30, 'small');
   });
 
   it('kill -9 mid multipart upload, restart: nothing lost, no partial object, no multipart upload left', async () => {
@@ -259,7 +270,7 @@ describe('replication to S3 (versitygw)', () => {
     const wrong = 'wrong-secret-do-not-print-7h3';
     const addr = `127.0.0.1:${await freePort()}`;
     writeConfig(work, server, {
-      extraTop: `addr: ${addr}\n`,
+      extraTop: `addr: ${addr}\nshutdown-sync-timeout: 2s\n`,
       extraReplica: `        access-key-id: ${server.accessKey}\n        secret-access-key: ${wrong}\n`,
     });
     const env = { AWS_CA_BUNDLE: undefined };
