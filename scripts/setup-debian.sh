@@ -49,3 +49,5 @@ if [ ! -x "$LITESTREAM_BIN" ] || [ "$("$LITESTREAM_BIN" version 2>/dev/null)" !=
     rm -rf .tools/gomod .tools/gocache
   fi
 fi
+
+bash scripts/setup-s3.sh  # versitygw, the S3 server the S3 replica tests run against

@@ -4,11 +4,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { parseReplicaUrl, redactUrl, ReplicaUrlError } from './replica-url.js';
+import { parseReplicaUrl, redactUrl, ReplicaUrlError, type ParsedReplicaUrl } from './replica-url.js';
+import { resolveS3, S3_IGNORED_KEYS, S3_KEYS, S3_REFUSED_KEYS, type S3Fields } from './s3-config.js';
 import { parseDuration } from './duration.js';
 import { parseSize } from './size.js';
 import { expandEnv } from './expand-env.js';
-import { DEFAULTS, type DbConfig, type ReplicaConfig, type SftpSettings, type WalshipConfig } from './types.js';
+import { DEFAULTS, type DbConfig, type ReplicaConfig, type S3Settings, type SftpSettings, type WalshipConfig } from './types.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -28,10 +29,10 @@ export interface LoadOptions {
 type Obj = Record<string, unknown>;
 
 // Keys Litestream knows that walship accepts but does not act on (other backends, other features).
-const IGNORED_TOP = ['mcp-addr', 'socket', 'verify-compaction', 'l0-retention-check-interval', 'shutdown-sync-interval', 'access-key-id', 'secret-access-key', 'region', 'bucket', 'endpoint'];
+const IGNORED_TOP = ['mcp-addr', 'socket', 'verify-compaction', 'l0-retention-check-interval', 'shutdown-sync-interval', ...S3_IGNORED_KEYS];
 const MIN_HEARTBEAT_INTERVAL_MS = 60_000;
 const IGNORED_DB = ['meta-path', 'meta-dir', 'max-sync-wal-bytes', 'restore-if-db-not-exists', 'max-checkpoint-page-count'];
-const IGNORED_REPLICA = ['max-sync-ltx-files', 'auto-recover', 'concurrent-writes'];
+const IGNORED_REPLICA = ['max-sync-ltx-files', 'auto-recover', 'concurrent-writes', ...S3_IGNORED_KEYS];
 
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.WALSHIP_CONFIG || '/etc/walship.yml';
@@ -146,9 +147,34 @@ class Validator {
     return bytes;
   }
 
+  /** The S3 keys of a replica (or of the top level, as defaults). */
+  s3Fields(o: Obj, key: string): S3Fields {
+    const k = key;
+    const concurrency = this.int(o, 'concurrency', k, 1);
+    return {
+      bucket: this.str(o, 'bucket', k),
+      region: this.str(o, 'region', k),
+      endpoint: this.str(o, 'endpoint', k),
+      accessKeyId: this.str(o, 'access-key-id', k),
+      secretAccessKey: this.str(o, 'secret-access-key', k),
+      forcePathStyle: this.bool(o, 'force-path-style', k),
+      skipVerify: this.bool(o, 'skip-verify', k),
+      partSize: this.size(o, 'part-size', k),
+      concurrency,
+      storageClass: this.str(o, 'storage-class', k),
+    };
+  }
+
+  refuseSse(o: Obj, key: string): void {
+    for (const k of S3_REFUSED_KEYS) {
+      if (o[k] !== undefined) this.fail(key ? `${key}.${k}` : k, 'server-side encryption settings are not supported by walship; remove the key (or encrypt at the bucket level)');
+    }
+  }
+
   root(v: unknown): WalshipConfig {
     const o = this.object(v, '(top level)');
-    this.checkKeys(o, '', ['dbs', 'addr', 'logging', 'snapshot', 'levels', 'validation', 'retention', 'l0-retention', 'exec', 'shutdown-sync-timeout', 'sync-interval', 'validation-interval', 'ready-lag', 'heartbeat-url', 'heartbeat-interval', ...IGNORED_TOP]);
+    this.checkKeys(o, '', ['dbs', 'addr', 'logging', 'snapshot', 'levels', 'validation', 'retention', 'l0-retention', 'exec', 'shutdown-sync-timeout', 'sync-interval', 'validation-interval', 'ready-lag', 'heartbeat-url', 'heartbeat-interval', ...S3_KEYS, ...S3_REFUSED_KEYS, ...IGNORED_TOP]);
+    this.refuseSse(o, '');
     const addr = this.str(o, 'addr', '');
     if (addr !== null && addr !== '' && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/.test(addr)) {
       this.fail('addr', `${JSON.stringify(addr)} is not host:port`);
@@ -215,6 +241,7 @@ class Validator {
       validationIntervalMs: validationInterval,
       snapshotIntervalMs: snapshotInterval,
       retentionMs: snapshotRetention,
+      s3: this.s3Fields(o, ''),
     };
     const dbs = o.dbs.map((d: unknown, i: number) => this.db(d, `dbs[${i}]`, replicaDefaults));
     const seen = new Set<string>();
@@ -275,15 +302,17 @@ class Validator {
     this.checkKeys(o, key, [
       'type', 'name', 'url', 'path', 'retention', 'retention-check-interval', 'sync-interval', 'snapshot-interval', 'validation-interval',
       'backlog-limit', 'host', 'user', 'password', 'key-path', 'key-passphrase', 'host-key', 'known-hosts-path', 'insecure-skip-host-key-check',
-      ...IGNORED_REPLICA,
+      ...S3_KEYS, ...S3_REFUSED_KEYS, ...IGNORED_REPLICA,
     ]);
+    this.refuseSse(o, key);
     const url = this.str(o, 'url', key);
     const type = this.str(o, 'type', key);
     const p = this.str(o, 'path', key);
-    let parsed;
+    let parsed: ParsedReplicaUrl;
     try {
       if (url) parsed = parseReplicaUrl(url);
       else if (type === 'sftp') parsed = { type: 'sftp' as const, host: '', port: null, user: null, password: null, path: p ?? '' };
+      else if (type === 's3') parsed = { type: 's3', bucket: '', path: '', region: null, endpoint: null, forcePathStyle: null, skipVerify: null, partSize: null, concurrency: null };
       else if (p) parsed = parseReplicaUrl(p);
       else this.fail(key, 'needs url: or path:');
     } catch (err) {
@@ -292,7 +321,16 @@ class Validator {
     }
     if (type && type !== parsed.type) this.fail(`${key}.type`, `"${type}" does not match the URL's scheme "${parsed.type}"`);
     let sftp: SftpSettings | null = null;
+    let s3: S3Settings | null = null;
     let replicaPath = parsed.type === 'file' ? path.resolve(expandHome(parsed.path, this.env)) : parsed.path;
+    const ownS3 = this.s3Fields(o, key);
+    if (parsed.type === 's3') {
+      const r = resolveS3({ url: url ? parsed : null, own: ownS3, ownPath: p, top: defaults.s3, env: this.env, key, fail: (k, m) => this.fail(k, m) });
+      s3 = r.settings;
+      replicaPath = r.path;
+    } else {
+      for (const k of S3_KEYS) if (o[k] !== undefined) this.fail(`${key}.${k}`, 'only applies to s3 replicas');
+    }
     if (parsed.type === 'sftp') {
       const hostField = this.str(o, 'host', key);
       let host = parsed.host;
@@ -333,6 +371,7 @@ class Validator {
       type: parsed.type,
       path: replicaPath,
       sftp,
+      s3,
       syncIntervalMs: this.duration(o, 'sync-interval', key, { allowZero: true }) ?? defaults.syncIntervalMs ?? DEFAULTS.syncIntervalMs,
       retentionMs: this.duration(o, 'retention', key, { allowZero: false }) ?? defaults.retentionMs ?? DEFAULTS.retentionMs,
       retentionCheckIntervalMs: this.duration(o, 'retention-check-interval', key, { allowZero: false }) ?? DEFAULTS.retentionCheckIntervalMs,
@@ -345,6 +384,7 @@ class Validator {
 }
 
 interface ReplicaDefaults {
+  s3: S3Fields;
   syncIntervalMs: number | null;
   validationIntervalMs: number | null;
   snapshotIntervalMs: number | null;

@@ -1,8 +1,10 @@
-// Replica URLs: file:///dir, a plain /dir, or sftp://user@host[:port]/path.
+// Replica URLs: file:///dir, a plain /dir, sftp://user@host[:port]/path, or s3://BUCKET/PATH.
+import { parseS3Url, type ParsedS3Url } from './s3-url.js';
 
 export type ParsedReplicaUrl =
   | { type: 'file'; path: string }
-  | { type: 'sftp'; host: string; port: number | null; user: string | null; password: string | null; path: string };
+  | { type: 'sftp'; host: string; port: number | null; user: string | null; password: string | null; path: string }
+  | ParsedS3Url;
 
 export class ReplicaUrlError extends Error {
   override name = 'ReplicaUrlError';
@@ -38,7 +40,12 @@ export function parseReplicaUrl(text: string): ParsedReplicaUrl {
       path: p === '' ? '/' : p,
     };
   }
-  throw new ReplicaUrlError(`unsupported replica scheme "${scheme}" (walship supports file and sftp)`);
+  if (scheme === 's3') {
+    const r = parseS3Url(u);
+    if (typeof r === 'string') throw new ReplicaUrlError(`${r}: ${redactUrl(text)}`);
+    return r;
+  }
+  throw new ReplicaUrlError(`unsupported replica scheme "${scheme}" (walship supports file, sftp and s3)`);
 }
 
 /** A URL safe to print: any password is replaced. */

@@ -1,6 +1,6 @@
 // The validated configuration, with every default filled in.
 
-export type ReplicaType = 'file' | 'sftp';
+export type ReplicaType = 'file' | 'sftp' | 's3';
 
 export interface SftpSettings {
   host: string;
@@ -15,12 +15,33 @@ export interface SftpSettings {
   insecureSkipHostKeyCheck: boolean;
 }
 
+export interface S3Settings {
+  bucket: string;
+  /** Set explicitly (config, URL or AWS_REGION); null means us-east-1 with region redirects followed. */
+  region: string | null;
+  /** http(s)://host[:port] of an S3-compatible server; null for AWS itself. */
+  endpoint: string | null;
+  forcePathStyle: boolean;
+  /** TLS certificates go unchecked; walship warns on every new connection. */
+  skipVerify: boolean;
+  /** From the config (or LITESTREAM_ACCESS_KEY_ID/SECRET); null leaves it to the AWS SDK's default chain (AWS_* environment, profiles, web identity, instance roles). */
+  credentials: { accessKeyId: string; secretAccessKey: string } | null;
+  /** Files up to this size go up in one PUT; larger ones in parts of this size. */
+  partSize: number;
+  /** Parts in flight per multipart upload, and ranged GETs in flight per download. */
+  concurrency: number;
+  storageClass: string | null;
+  /** AWS_CA_BUNDLE: extra trusted certificates for an https endpoint (ignored for http). */
+  caBundlePath: string | null;
+}
+
 export interface ReplicaConfig {
   name: string;
   type: ReplicaType;
-  /** Directory for file replicas, remote directory for sftp replicas. */
+  /** Directory for file replicas, remote directory for sftp replicas, key prefix for s3 replicas. */
   path: string;
   sftp: SftpSettings | null;
+  s3: S3Settings | null;
   syncIntervalMs: number;
   retentionMs: number;
   retentionCheckIntervalMs: number;
@@ -78,4 +99,10 @@ export const DEFAULTS = {
   backlogLimitBytes: 1024 ** 3,
   readyLagMs: 60_000,
   heartbeatIntervalMs: 5 * 60_000,
+} as const;
+
+/** Litestream's S3 defaults: 5 MiB parts (the S3 minimum), 5 in flight. */
+export const DEFAULT_S3 = {
+  partSize: 5 * 1024 * 1024,
+  concurrency: 5,
 } as const;

@@ -7,7 +7,9 @@ import type { Logger } from 'pino';
 import type { ReplicaClient } from '../../src/replica/client.js';
 import { FileReplicaClient } from '../../src/replica/file.js';
 import { levelDir } from '../../src/replica/layout.js';
+import { S3ReplicaClient } from '../../src/replica/s3.js';
 import { SftpReplicaClient } from '../../src/replica/sftp.js';
+import { S3Server } from './s3.js';
 import { tempDir } from './sftp-fixtures.js';
 import { Sshd } from './sshd.js';
 
@@ -114,5 +116,26 @@ export const sftpBackend: ReplicaBackend = {
   },
 };
 
+export const s3Backend: ReplicaBackend = {
+  name: 's3 (versitygw)',
+  async setup() {
+    const server = await S3Server.start();
+    let n = 0;
+    return {
+      temporaryFiles: false,
+      newRoot: () => `contract-${process.pid}-${++n}/nested`,
+      client: (root, opts = {}) => new S3ReplicaClient(server.settings(), root, opts.logger ? { logger: opts.logger } : {}),
+      async plant() {
+        throw new Error('object storage has no temporary files to plant');
+      },
+      async rawNames(root, level) {
+        const prefix = `${levelDir(root, level, 's3')}/`;
+        return (await server.keys(prefix)).map((k) => k.slice(prefix.length)).sort();
+      },
+      teardown: () => server.cleanup(),
+    };
+  },
+};
+
 /** Every backend the contract runs over. Add the next one here. */
-export const REPLICA_BACKENDS: ReplicaBackend[] = [fileBackend, sftpBackend];
+export const REPLICA_BACKENDS: ReplicaBackend[] = [fileBackend, sftpBackend, s3Backend];

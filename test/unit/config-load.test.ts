@@ -91,7 +91,7 @@ const MALFORMED: Array<[string, string, RegExp]> = [
   ['replicas empty', 'dbs:\n  - path: /a.db\n    replicas: []\n', /dbs\[0\]\.replicas: the list is empty/],
   ['replica and replicas', 'dbs:\n  - path: /a.db\n    replica:\n      path: /b\n    replicas:\n      - path: /c\n', /dbs\[0\]\.replica: use either/],
   ['replica without url or path', 'dbs:\n  - path: /a.db\n    replicas:\n      - sync-interval: 1s\n', /dbs\[0\]\.replicas\[0\]: needs url: or path:/],
-  ['bad URL scheme', 'dbs:\n  - path: /a.db\n    replicas:\n      - url: s3://bucket/a\n', /dbs\[0\]\.replicas\[0\]\.url: unsupported replica scheme "s3"/],
+  ['bad URL scheme', 'dbs:\n  - path: /a.db\n    replicas:\n      - url: gs://bucket/a\n', /dbs\[0\]\.replicas\[0\]\.url: unsupported replica scheme "gs"/],
   ['sftp URL without user', 'dbs:\n  - path: /a.db\n    replicas:\n      - url: sftp://host/p\n', /dbs\[0\]\.replicas\[0\]\.user: sftp replica needs a user/],
   ['sftp URL without path', 'dbs:\n  - path: /a.db\n    replicas:\n      - url: sftp://u@host\n', /dbs\[0\]\.replicas\[0\]\.url: sftp replica needs a path/],
   ['sftp port out of range', 'dbs:\n  - path: /a.db\n    replicas:\n      - url: sftp://u@host:70000/p\n', /dbs\[0\]\.replicas\[0\]\.url/],

@@ -59,7 +59,6 @@ describe('parseReplicaUrl', () => {
   });
 
   it.each([
-    ['s3://bucket/path', /unsupported replica scheme "s3"/],
     ['gs://bucket/path', /unsupported replica scheme "gs"/],
     ['http://host/path', /unsupported replica scheme "http"/],
     ['file://otherhost/x', /must not name a host/],
