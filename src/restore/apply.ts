@@ -8,6 +8,7 @@ import { LtxFormatError } from '../ltx/format.js';
 import type { LtxFileInfo, ReplicaClient } from '../replica/client.js';
 import { describeFile } from '../replica/layout.js';
 import { fsyncDir } from '../util/fs.js';
+import { ChainCheck } from './chain-check.js';
 
 export type IntegrityCheck = 'none' | 'quick' | 'full';
 
@@ -70,6 +71,7 @@ export async function applyPlan(
       }
     };
     let reached = 0;
+    const chain = new ChainCheck();
     for (let i = 0; i < plan.length; i++) {
       const info = plan[i]!;
       fetchAhead(i);
@@ -93,6 +95,7 @@ export async function applyPlan(
         if (pageSize !== 0 && h.pageSize !== pageSize) throw new LtxFormatError(`page size ${h.pageSize} differs from ${pageSize}`);
         if (h.minTXID > reached + 1) throw new LtxFormatError(`does not continue from TXID ${reached}`);
         pageSize = h.pageSize;
+        const check = chain.begin(h);
         // Consecutive pages go out in one write.
         let run: Buffer[] = [];
         let runStart = 0;
@@ -101,11 +104,14 @@ export async function applyPlan(
           run = [];
         };
         for await (const page of file.pages()) {
+          check.page(page.pgno);
           if (run.length > 0 && (page.pgno !== runStart + run.length || run.length >= WRITE_RUN_PAGES)) await flush();
           if (run.length === 0) runStart = page.pgno;
           run.push(page.data);
         }
         await flush();
+        check.finish();
+        chain.applied(h);
         commit = h.commit;
         reached = h.maxTXID;
       } catch (err) {
