@@ -9,6 +9,9 @@ import type { RestoreTarget } from '../restore/plan.js';
 import { parseArgs, usage, type FlagSpec } from './args.js';
 import { CONFIG_FLAGS, findDb, isReplicaUrl, loadConfigFromArgs, replicaFromUrl, selectReplicas } from './config-source.js';
 import { EXIT_OK, UsageError } from './errors.js';
+import { parseDuration } from '../config/duration.js';
+import { DEFAULTS } from '../config/types.js';
+import { follow } from '../follow/follow.js';
 
 const FLAGS: Record<string, FlagSpec> = {
   ...CONFIG_FLAGS,
@@ -19,6 +22,11 @@ const FLAGS: Record<string, FlagSpec> = {
   'if-db-not-exists': { type: 'boolean', help: 'do nothing, successfully, if the output exists' },
   'if-replica-exists': { type: 'boolean', help: 'do nothing, successfully, if the replica holds no backup' },
   'integrity-check': { type: 'string', help: 'none, quick (default) or full' },
+  f: { type: 'boolean', help: 'follow: after restoring, keep the output current until SIGTERM/SIGINT' },
+  follow: { type: 'boolean', help: 'same as -f' },
+  'follow-interval': { type: 'string', help: 'how often a follower polls the replica (default 1s)' },
+  addr: { type: 'string', help: 'follower: serve /metrics, /healthz, /readyz and /status here (default: addr in the config)' },
+  'ready-lag': { type: 'string', help: 'follower: /readyz fails while lag exceeds this (default: ready-lag in the config, or 1m)' },
   h: { type: 'boolean', help: 'show this help' },
 };
 
@@ -33,6 +41,12 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
   const target = parseTarget(args.strings.get('txid'), args.strings.get('timestamp'));
   const integrity = args.strings.get('integrity-check') ?? 'quick';
   if (!['none', 'quick', 'full'].includes(integrity)) throw new UsageError(`restore: -integrity-check must be none, quick or full, not "${integrity}"`);
+
+  const following = args.booleans.has('f') || args.booleans.has('follow');
+  if (following && target.txid !== undefined) throw new UsageError('restore: -f follows the latest state; it cannot be used with -txid');
+  if (following && target.timestamp) throw new UsageError('restore: -f follows the latest state; it cannot be used with -timestamp');
+  const intervalMs = durationFlag(args.strings.get('follow-interval'), 'follow-interval', 1000);
+  const readyLagFlag = args.strings.get('ready-lag');
 
   let replicas: ReplicaConfig[];
   let output = args.strings.get('o');
@@ -50,6 +64,32 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
   const outputPath = path.resolve(output);
   const clients = replicas.map((r) => ({ name: r.name, client: createReplicaClient(r, { logger: log }) }));
   try {
+    if (following) {
+      const stop = new AbortController();
+      const onSignal = (): void => stop.abort();
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      try {
+        const outcome = await follow({
+          replicas: clients,
+          outputPath,
+          integrity: integrity as IntegrityCheck,
+          ifDbNotExists: args.booleans.has('if-db-not-exists'),
+          ifReplicaExists: args.booleans.has('if-replica-exists'),
+          intervalMs,
+          busyTimeoutMs: 5000,
+          addr: args.strings.get('addr') ?? loaded?.config.addr ?? null,
+          readyLagMs: durationFlag(readyLagFlag, 'ready-lag', loaded?.config.readyLagMs ?? DEFAULTS.readyLagMs),
+          log,
+          signal: stop.signal,
+        });
+        if (outcome.kind === 'replica-empty') log.info({ event: 'restore_skipped', db: outputPath, reason: 'replica empty' }, 'no backup in the replica; nothing to follow');
+        return EXIT_OK;
+      } finally {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+      }
+    }
     const outcome = await restore({
       replicas: clients,
       outputPath,
@@ -72,6 +112,13 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
   } finally {
     await Promise.all(clients.map((c) => c.client.close().catch(() => undefined)));
   }
+}
+
+function durationFlag(text: string | undefined, name: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const ms = parseDuration(text);
+  if (ms === null || ms <= 0 || ms > 2_147_483_647) throw new UsageError(`restore: -${name} "${text}" is not a positive duration (e.g. 1s, 500ms)`);
+  return ms;
 }
 
 function parseTarget(txid: string | undefined, timestamp: string | undefined): RestoreTarget {

@@ -36,6 +36,13 @@ const WRITE_RUN_PAGES = 256;
 export interface ApplyOptions {
   /** Files larger than this are streamed instead of downloaded whole (default 16 MiB). */
   wholeFileMax?: number;
+  /**
+   * For a follower: page 1 says rollback-journal mode, so readers take the file locks the follower
+   * applies under (see follow/follower-db.ts), instead of WAL mode, whose -wal/-shm it never writes.
+   */
+  rollbackJournal?: boolean;
+  /** Runs after the checks, before the rename (a follower records its position here). */
+  beforeRename?: (result: ApplyResult) => Promise<void>;
 }
 
 export async function applyPlan(
@@ -123,13 +130,16 @@ export async function applyPlan(
     }
     // Pages past the final size (a VACUUM shrink) go.
     await out.truncate(commit * pageSize);
+    if (opts.rollbackJournal) await out.write(Buffer.from([1, 1]), 0, 2, 18);
     await out.sync();
     await out.close();
     checkIntegrity(tmp, integrity);
+    const result = { txid: reached, pageSize, pages: commit };
+    await opts.beforeRename?.(result);
     await fsp.rename(tmp, outputPath);
     await removeDbFiles(tmp); // the -wal/-shm an integrity check may leave
     await fsyncDir(path.dirname(path.resolve(outputPath)));
-    return { txid: reached, pageSize, pages: commit };
+    return result;
   } catch (err) {
     await out.close().catch(() => undefined);
     await removeDbFiles(tmp);

@@ -2,7 +2,7 @@
 import { promises as fsp } from 'node:fs';
 import type { LtxFileInfo, ReplicaClient } from '../replica/client.js';
 import { listReplica } from '../replica/listing.js';
-import { applyPlan, RestoreError, type IntegrityCheck } from './apply.js';
+import { applyPlan, RestoreError, type ApplyOptions, type IntegrityCheck } from './apply.js';
 import { planRestore, restoredTxid, type LevelListing, type RestoreTarget } from './plan.js';
 
 export interface NamedReplica {
@@ -17,6 +17,8 @@ export interface RestoreRequest {
   integrity: IntegrityCheck;
   ifDbNotExists: boolean;
   ifReplicaExists: boolean;
+  /** Passed to applyPlan with the chosen replica's name (a follower's database). */
+  apply?: (replica: string) => ApplyOptions;
 }
 
 export type RestoreOutcome =
@@ -58,7 +60,7 @@ export async function restore(req: RestoreRequest): Promise<RestoreOutcome> {
   // The replica whose chain reaches the highest TXID wins.
   candidates.sort((a, b) => restoredTxid(b.plan) - restoredTxid(a.plan));
   const best = candidates[0]!;
-  const result = await applyPlan(best.replica.client, best.plan, req.outputPath, req.integrity);
+  const result = await applyPlan(best.replica.client, best.plan, req.outputPath, req.integrity, req.apply?.(best.replica.name));
   return { kind: 'restored', replica: best.replica.name, txid: result.txid, files: best.plan.length };
 }
 
