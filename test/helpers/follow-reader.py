@@ -1,6 +1,6 @@
 """A reader of a follower's database, in its own process, with Python's sqlite3 as any app would.
 
-It reads until a stop file appears (or a bound on reads and time), alternating a long-lived
+It reads until a stop file appears, then reads once more (or until a bound on reads and time), alternating a long-lived
 connection (whose page cache must notice every change) and a fresh one. Each read is one read
 transaction: integrity_check, every row of tx, meta.last. It prints one JSON summary line: the k
 of every read, and every violation it saw (a torn or non-prefix state, a failed integrity check,
@@ -52,9 +52,10 @@ errors = 0
 persistent = None
 start = time.time()
 reads = 0
-while reads < o.get("maxReads", 100000) and time.time() - start < o.get("maxSeconds", 300):
-    if os.path.exists(o["stopFile"]) and reads >= o.get("minReads", 0):
-        break
+final = False
+while not final and reads < o.get("maxReads", 100000) and time.time() - start < o.get("maxSeconds", 300):
+    # Once told to stop, one more read: the state the test waited for before stopping it.
+    final = os.path.exists(o["stopFile"]) and reads >= o.get("minReads", 0)
     fresh = reads % 2 == 1
     try:
         if fresh:
