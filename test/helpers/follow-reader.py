@@ -67,7 +67,7 @@ while not final and reads < o.get("maxReads", 100000) and time.time() - start < 
         k, problems = read_once(db)
         if fresh:
             db.close()
-    except sqlite3.OperationalError as e:
+    except sqlite3.DatabaseError as e:
         # The database does not exist yet before the first restore; anything else counts.
         if "unable to open" in str(e) and not ks:
             time.sleep(0.05)
