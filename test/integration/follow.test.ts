@@ -9,7 +9,7 @@ import { ltxFiles } from '../helpers/files.js';
 import { startReader, type ReaderSummary } from '../helpers/follow-reader.js';
 import { checkRestored, dump } from '../helpers/oracle.js';
 import { freePort } from '../helpers/ports.js';
-import { runWriter, startWalship, type WalshipProcess } from '../helpers/processes.js';
+import { runWalship, runWriter, startWalship, type WalshipProcess } from '../helpers/processes.js';
 import { Sshd } from '../helpers/sshd.js';
 import { makeWorkdir, type Workdir } from '../helpers/workdir.js';
 
@@ -94,6 +94,14 @@ async function followWhileWriting(w: Workdir, replicaRoot: string, followArgs: s
   expect(metrics).toMatch(new RegExp(`walship_follower_txid\\{db="[^"]+"\\} ${last}\\b`));
   expect(metrics).toMatch(new RegExp(`walship_follower_replica_txid\\{[^}]+\\} ${last}\\b`));
   expect(metrics).toMatch(/walship_follower_lag_seconds\{[^}]+\} \d/);
+  // walship status asks the follower on addr and prints its row.
+  const statusConfig = path.join(w.dir, 'status.yml');
+  writeFileSync(statusConfig, `addr: 127.0.0.1:${port}\ndbs:\n  - path: ${out}\n    replicas:\n      - url: file://${w.dir}/unused\n`);
+  const st = await runWalship(['status', '-config', statusConfig, '-json']);
+  expect(st.code, st.stderr).toBe(0);
+  const report = JSON.parse(st.stdout) as { source: string; dbs: FollowerStatusRow[] };
+  expect(report.source).toBe('replicator');
+  expect(report.dbs[0]).toMatchObject({ db: out, txid: last, replicas: [{ txid: last }] });
   expect(await follower.stop()).toBe(0);
   expectCleanReads(summary, 300, 400);
   expect(checkRestored(out, 'small').k).toBe(400);
