@@ -25,9 +25,19 @@ const RUN_PAGES = 256;
 
 export class FollowError extends Error {
   override name = 'FollowError';
+  constructor(
+    message: string,
+    /** Retrying cannot help (the follower stops): a changed page size, a database not in rollback mode. */
+    readonly permanent = false,
+  ) {
+    super(message);
+  }
 }
 
 export class FollowerDb {
+  /** Why SQLite could not roll back a failed apply at once (it will when the database is next read). */
+  rollbackError: string | null = null;
+
   private constructor(
     readonly path: string,
     private readonly db: Database.Database,
@@ -43,7 +53,7 @@ export class FollowerDb {
       db = new Database(dbPath, { fileMustExist: true });
       db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
       const mode = db.pragma('journal_mode', { simple: true });
-      if (mode !== 'delete') throw new FollowError(`${dbPath} is in ${String(mode)} journal mode; a follower's database is in rollback-journal (delete) mode`);
+      if (mode !== 'delete') throw new FollowError(`${dbPath} is in ${String(mode)} journal mode; a follower's database is in rollback-journal (delete) mode (did a reader write to it?)`, true);
       // Reading takes a SHARED lock, and SQLite rolls back a hot journal before it reads.
       db.prepare('SELECT count(*) FROM sqlite_master').get();
       const pageSize = db.pragma('page_size', { simple: true }) as number;
@@ -63,7 +73,7 @@ export class FollowerDb {
   /** Applies one decoded, verified LTX file as one transaction readers see whole or not at all. */
   async apply(header: LtxHeader, spool: PageSpool): Promise<void> {
     if (header.pageSize !== this.pageSize) {
-      throw new FollowError(`page size changed from ${this.pageSize} to ${header.pageSize}; restore the follower again`);
+      throw new FollowError(`page size changed from ${this.pageSize} to ${header.pageSize}; remove ${this.path} and restore the follower again`, true);
     }
     const ps = this.pageSize;
     const lock = lockPgno(ps);
@@ -130,7 +140,13 @@ export class FollowerDb {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       // A failure after the journal was written: SQLite puts the old pages back now (it sees a hot
       // journal as soon as it reads), so readers never meet the half-written file.
-      if (journaled) this.db.prepare('SELECT count(*) FROM sqlite_master').get();
+      if (journaled) {
+        try {
+          this.db.prepare('SELECT count(*) FROM sqlite_master').get();
+        } catch (err) {
+          this.rollbackError = (err as Error).message;
+        }
+      }
     }
   }
 

@@ -14,7 +14,7 @@ import { listReplica } from '../replica/listing.js';
 import { ChainCheck } from '../restore/chain-check.js';
 import { Backoff } from '../util/backoff.js';
 import { Wakeup } from '../util/wakeup.js';
-import { FollowerDb } from './follower-db.js';
+import { FollowError, FollowerDb } from './follower-db.js';
 import { PageSpool } from './page-spool.js';
 import { stepFromLevel0, stepFromListing, type FollowState, type FollowStep } from './plan.js';
 import { followStateDir, writePosition, type FollowPosition } from './position.js';
@@ -87,7 +87,10 @@ export class Follower {
     };
   }
 
-  /** Polls and applies until `signal` aborts. A file being applied is finished first. */
+  /**
+   * Polls and applies until `signal` aborts; a file being applied is finished first. Failures are
+   * retried with backoff (one log line per distinct error); a permanent one is thrown.
+   */
   async run(signal: AbortSignal): Promise<void> {
     const backoff = new Backoff(500, 30_000);
     while (!signal.aborted) {
@@ -97,6 +100,7 @@ export class Follower {
         backoff.reset();
         this.lastError = null;
       } catch (err) {
+        if (err instanceof FollowError && err.permanent) throw err;
         const message = (err as Error).message;
         if (message !== this.lastError) this.opts.log.warn({ event: 'follow_error', db: this.opts.dbPath, replica: this.opts.replicaName, err: message }, 'follow: cannot apply the replica; retrying');
         this.lastError = message;
