@@ -13,6 +13,8 @@ export interface ReaderSummary {
   ks: number[];
   violations: string[];
   errors: number;
+  /** Reads refused because a hot journal was there (a follower killed mid-apply). */
+  hotJournal: number;
 }
 
 export interface ReaderOptions {
