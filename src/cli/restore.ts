@@ -12,6 +12,9 @@ import { parseArgs, usage, type FlagSpec } from './args.js';
 import { CONFIG_FLAGS, findDb, isReplicaUrl, loadConfigFromArgs, replicaFromUrl, selectReplicas } from './config-source.js';
 import { EXIT_OK, UsageError } from './errors.js';
 import { renderTable } from './table.js';
+import { parseDuration } from '../config/duration.js';
+import { DEFAULTS } from '../config/types.js';
+import { follow } from '../follow/follow.js';
 
 const FLAGS: Record<string, FlagSpec> = {
   ...CONFIG_FLAGS,
@@ -25,6 +28,11 @@ const FLAGS: Record<string, FlagSpec> = {
   'dry-run': { type: 'boolean', help: 'print the plan (replica, files, sizes, TXIDs) and write nothing' },
   json: { type: 'boolean', help: 'print the plan (-dry-run) or the result as JSON on stdout; logs go to stderr' },
   parallelism: { type: 'string', help: 'files downloaded at once (default 4)' },
+  f: { type: 'boolean', help: 'follow: after restoring, keep the output current until SIGTERM/SIGINT' },
+  follow: { type: 'boolean', help: 'same as -f' },
+  'follow-interval': { type: 'string', help: 'how often a follower polls the replica (default 1s)' },
+  addr: { type: 'string', help: 'follower: serve /metrics, /healthz, /readyz and /status here (default: addr in the config)' },
+  'ready-lag': { type: 'string', help: 'follower: /readyz fails while lag exceeds this (default: ready-lag in the config, or 1m)' },
   h: { type: 'boolean', help: 'show this help' },
 };
 
@@ -43,6 +51,12 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
   const json = args.booleans.has('json');
   const dryRun = args.booleans.has('dry-run');
 
+  const following = args.booleans.has('f') || args.booleans.has('follow');
+  if (following && target.txid !== undefined) throw new UsageError('restore: -f follows the latest state; it cannot be used with -txid');
+  if (following && target.timestamp) throw new UsageError('restore: -f follows the latest state; it cannot be used with -timestamp');
+  const intervalMs = durationFlag(args.strings.get('follow-interval'), 'follow-interval', 1000);
+  const readyLagFlag = args.strings.get('ready-lag');
+
   let replicas: ReplicaConfig[];
   let output = args.strings.get('o');
   const loaded = loadConfigFromArgs(args, false);
@@ -60,6 +74,32 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
   const clients = replicas.map((r) => ({ name: r.name, client: createReplicaClient(r, { logger: log }) }));
   const started = Date.now();
   try {
+    if (following) {
+      const stop = new AbortController();
+      const onSignal = (): void => stop.abort();
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      try {
+        const outcome = await follow({
+          replicas: clients,
+          outputPath,
+          integrity: integrity as IntegrityCheck,
+          ifDbNotExists: args.booleans.has('if-db-not-exists'),
+          ifReplicaExists: args.booleans.has('if-replica-exists'),
+          intervalMs,
+          busyTimeoutMs: 5000,
+          addr: args.strings.get('addr') ?? loaded?.config.addr ?? null,
+          readyLagMs: durationFlag(readyLagFlag, 'ready-lag', loaded?.config.readyLagMs ?? DEFAULTS.readyLagMs),
+          log,
+          signal: stop.signal,
+        });
+        if (outcome.kind === 'replica-empty') log.info({ event: 'restore_skipped', db: outputPath, reason: 'replica empty' }, 'no backup in the replica; nothing to follow');
+        return EXIT_OK;
+      } finally {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+      }
+    }
     const outcome = await restore({
       replicas: clients,
       outputPath,
@@ -110,6 +150,13 @@ function parseParallelism(v: string | undefined): number | undefined {
   const n = /^\d+$/.test(v) ? Number(v) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < 1 || n > 64) throw new UsageError(`restore: -parallelism "${v}" is not a number of files from 1 to 64`);
   return n;
+}
+
+function durationFlag(text: string | undefined, name: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const ms = parseDuration(text);
+  if (ms === null || ms <= 0 || ms > 2_147_483_647) throw new UsageError(`restore: -${name} "${text}" is not a positive duration (e.g. 1s, 500ms)`);
+  return ms;
 }
 
 function parseTarget(txid: string | undefined, timestamp: string | undefined): RestoreTarget {

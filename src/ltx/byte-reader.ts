@@ -26,10 +26,38 @@ export class ByteReader {
     return this.take(n);
   }
 
-  /** Everything left in the stream. */
-  async rest(): Promise<Buffer> {
-    while (!this.ended) await this.pull();
-    return this.take(this.buffered);
+  /**
+   * Reads one unsigned LEB128 varint (at most 10 bytes) and returns its value and its bytes. Never
+   * buffers more than the chunk that holds its last byte.
+   */
+  async readUvarint(what: string): Promise<{ value: number; bytes: Buffer }> {
+    while (this.buffered < 10 && !this.ended) await this.pull();
+    const avail = this.peek(Math.min(this.buffered, 10));
+    let end = -1;
+    for (let i = 0; i < avail.length; i++) {
+      if ((avail[i]! & 0x80) === 0) {
+        end = i + 1;
+        break;
+      }
+    }
+    if (end < 0) {
+      if (avail.length < 10) throw new LtxFormatError(`truncated file: ${what} runs past the end`);
+      throw new LtxFormatError(`${what}: varint longer than 10 bytes`);
+    }
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < end; i++) {
+      value += (avail[i]! & 0x7f) * scale;
+      scale *= 0x80;
+    }
+    if (!Number.isSafeInteger(value)) throw new LtxFormatError(`${what}: varint out of range`);
+    return { value, bytes: this.take(end) };
+  }
+
+  /** True once the source has nothing more; reads at most one more chunk to find out. */
+  async atEnd(): Promise<boolean> {
+    while (this.buffered === 0 && !this.ended) await this.pull();
+    return this.buffered === 0;
   }
 
   /** Stops the source early (its finally blocks run, closing what it opened). */
@@ -48,6 +76,24 @@ export class ByteReader {
     if (r.value.length === 0) return;
     this.chunks.push(r.value);
     this.buffered += r.value.length;
+  }
+
+  /** The next n buffered bytes (n <= buffered), without consuming them. */
+  private peek(n: number): Buffer {
+    const first = this.chunks[0];
+    if (!first || n === 0) return Buffer.alloc(0);
+    if (first.length - this.head >= n) return first.subarray(this.head, this.head + n);
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    let head = this.head;
+    for (const c of this.chunks) {
+      const k = Math.min(c.length - head, n - filled);
+      c.copy(out, filled, head, head + k);
+      filled += k;
+      head = 0;
+      if (filled === n) break;
+    }
+    return out;
   }
 
   private take(n: number): Buffer {

@@ -18,7 +18,6 @@ import {
   type LtxTrailer,
 } from './format.js';
 import { decompressBlock } from './lz4.js';
-import { readUvarint } from './varint.js';
 
 export interface LtxPage {
   pgno: number;
@@ -142,30 +141,29 @@ async function* decodeBody(header: LtxHeader, headerBytes: Buffer, r: ByteReader
     yield { pgno, data };
   }
 
-  // Page index, then its size, then the trailer: all that is left.
-  const tail = await r.rest();
-  if (tail.length < TRAILER_SIZE + 8) throw new LtxFormatError('truncated file: page index and trailer runs past the end');
-  const trailerStart = tail.length - TRAILER_SIZE;
-  const indexSizeAt = trailerStart - 8;
-  const indexSize = Number(tail.readBigUInt64BE(indexSizeAt));
-  if (indexSizeAt - indexSize !== 0) throw new LtxFormatError('page index size does not match its position');
-  crc.update(tail.subarray(0, trailerStart + 8));
-  let at = 0;
+  // The page index, its size and the trailer are read entry by entry, and nothing is accepted
+  // after the trailer: a file padded (or sparse) past its end is corrupt, and is refused without
+  // reading the padding into memory.
+  const indexStart = r.position;
   for (let i = 0; i < seen.length; i += 3) {
-    const a = indexVarint(tail, at);
-    const b = indexVarint(tail, a.next);
-    const c = indexVarint(tail, b.next);
-    if (a.value !== seen[i] || b.value !== seen[i + 1] || c.value !== seen[i + 2]) {
-      throw new LtxFormatError(`page index entry for page ${seen[i]} does not match the page`);
+    for (let j = 0; j < 3; j++) {
+      const v = await r.readUvarint('page index');
+      crc.update(v.bytes);
+      if (v.value !== seen[i + j]) throw new LtxFormatError(`page index entry for page ${seen[i]} does not match the page`);
     }
-    at = c.next;
   }
-  const end = indexVarint(tail, at);
-  if (end.value !== 0 || end.next !== indexSizeAt) throw new LtxFormatError('page index has extra entries');
-
+  const end = await r.readUvarint('page index');
+  crc.update(end.bytes);
+  if (end.value !== 0) throw new LtxFormatError('page index has extra entries');
+  const indexSizeField = await r.read(8, 'page index size');
+  crc.update(indexSizeField);
+  if (Number(indexSizeField.readBigUInt64BE(0)) !== r.position - 8 - indexStart) throw new LtxFormatError('page index size does not match its position');
+  const tail = Buffer.from(await r.read(TRAILER_SIZE, 'trailer'));
+  crc.update(tail.subarray(0, 8));
+  if (!(await r.atEnd())) throw new LtxFormatError('data after the trailer');
   const trailer: LtxTrailer = {
-    postApplyChecksum: tail.readBigUInt64BE(trailerStart),
-    fileChecksum: tail.readBigUInt64BE(trailerStart + 8),
+    postApplyChecksum: tail.readBigUInt64BE(0),
+    fileChecksum: tail.readBigUInt64BE(8),
   };
   if ((CHECKSUM_FLAG | crc.digest()) !== trailer.fileChecksum) {
     throw new LtxFormatError('file checksum mismatch');
@@ -181,13 +179,4 @@ async function* decodeBody(header: LtxHeader, headerBytes: Buffer, r: ByteReader
     }
   }
   return trailer;
-}
-
-/** A corrupt varint is a corrupt file: report it as LtxFormatError like every other defect. */
-function indexVarint(buf: Buffer, at: number): { value: number; next: number } {
-  try {
-    return readUvarint(buf, at);
-  } catch (err) {
-    throw new LtxFormatError(`page index: ${(err as Error).message}`);
-  }
 }

@@ -116,6 +116,8 @@ export function decodeHeader(b: Buffer): LtxHeader {
 export function validateHeader(h: LtxHeader): void {
   if ((h.flags & ~HEADER_FLAG_NO_CHECKSUM) !== 0) throw new LtxFormatError(`invalid header flags 0x${h.flags.toString(16)}`);
   if (!isValidPageSize(h.pageSize)) throw new LtxFormatError(`invalid page size ${h.pageSize}`);
+  // A database has at least one page; a file that says otherwise restores to an empty file.
+  if (h.commit < 1) throw new LtxFormatError('commit size 0: no database has zero pages');
   if (h.minTXID < 1 || h.maxTXID < 1) throw new LtxFormatError('TXIDs must be at least 1');
   if (h.minTXID > h.maxTXID) throw new LtxFormatError(`TXIDs out of order: ${h.minTXID} > ${h.maxTXID}`);
   if (h.walOffset < 0 || h.walSize < 0) throw new LtxFormatError('negative WAL offset or size');

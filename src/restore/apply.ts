@@ -8,6 +8,7 @@ import { LtxFormatError } from '../ltx/format.js';
 import type { LtxFileInfo, ReplicaClient } from '../replica/client.js';
 import { describeFile } from '../replica/layout.js';
 import { fsyncDir } from '../util/fs.js';
+import { ChainCheck } from './chain-check.js';
 
 export type IntegrityCheck = 'none' | 'quick' | 'full';
 
@@ -37,6 +38,13 @@ export interface ApplyOptions {
   wholeFileMax?: number;
   /** Files downloaded ahead at once (default 4; `restore -parallelism`). */
   parallelism?: number;
+  /**
+   * For a follower: page 1 says rollback-journal mode, so readers take the file locks the follower
+   * applies under (see follow/follower-db.ts), instead of WAL mode, whose -wal/-shm it never writes.
+   */
+  rollbackJournal?: boolean;
+  /** Runs after the checks, before the rename (a follower records its position here). */
+  beforeRename?: (result: ApplyResult) => Promise<void>;
 }
 
 export async function applyPlan(
@@ -73,6 +81,7 @@ export async function applyPlan(
       }
     };
     let reached = 0;
+    const chain = new ChainCheck();
     for (let i = 0; i < plan.length; i++) {
       const info = plan[i]!;
       fetchAhead(i);
@@ -96,6 +105,7 @@ export async function applyPlan(
         if (pageSize !== 0 && h.pageSize !== pageSize) throw new LtxFormatError(`page size ${h.pageSize} differs from ${pageSize}`);
         if (h.minTXID > reached + 1) throw new LtxFormatError(`does not continue from TXID ${reached}`);
         pageSize = h.pageSize;
+        const check = chain.begin(h);
         // Consecutive pages go out in one write.
         let run: Buffer[] = [];
         let runStart = 0;
@@ -104,11 +114,14 @@ export async function applyPlan(
           run = [];
         };
         for await (const page of file.pages()) {
+          check.page(page.pgno);
           if (run.length > 0 && (page.pgno !== runStart + run.length || run.length >= WRITE_RUN_PAGES)) await flush();
           if (run.length === 0) runStart = page.pgno;
           run.push(page.data);
         }
         await flush();
+        check.finish();
+        chain.applied(h);
         commit = h.commit;
         reached = h.maxTXID;
       } catch (err) {
@@ -120,13 +133,16 @@ export async function applyPlan(
     }
     // Pages past the final size (a VACUUM shrink) go.
     await out.truncate(commit * pageSize);
+    if (opts.rollbackJournal) await out.write(Buffer.from([1, 1]), 0, 2, 18);
     await out.sync();
     await out.close();
     checkIntegrity(tmp, integrity);
+    const result = { txid: reached, pageSize, pages: commit };
+    await opts.beforeRename?.(result);
     await fsp.rename(tmp, outputPath);
     await removeDbFiles(tmp); // the -wal/-shm an integrity check may leave
     await fsyncDir(path.dirname(path.resolve(outputPath)));
-    return { txid: reached, pageSize, pages: commit };
+    return result;
   } catch (err) {
     await out.close().catch(() => undefined);
     await removeDbFiles(tmp);

@@ -31,20 +31,9 @@ export function planRestore(listing: LevelListing, target: RestoreTarget = {}): 
     reached = best.maxTXID;
   }
 
-  const candidates = RESTORE_LEVELS.filter((l) => l !== SNAPSHOT_LEVEL).flatMap((l) => listing.get(l) ?? []);
-  for (;;) {
-    if (target.txid !== undefined && reached >= target.txid) break;
-    let next: LtxFileInfo | null = null;
-    for (const f of candidates) {
-      // Overlap is harmless: a file holds the newest copy of each page it touches, so applying
-      // it over a later state of those pages gives the same result.
-      if (f.minTXID > reached + 1 || f.maxTXID <= reached || !fits(f)) continue;
-      if (!next || f.maxTXID > next.maxTXID || (f.maxTXID === next.maxTXID && f.level > next.level)) next = f;
-    }
-    if (!next) break;
-    plan.push(next);
-    reached = next.maxTXID;
-  }
+  const candidates = incrementalFiles(listing);
+  plan.push(...chainFrom(candidates, reached, fits));
+  reached = restoredTxid(plan);
 
   if (plan.length === 0) throw new RestorePlanError('no snapshot or TXID 1 file at or before the target; nothing to restore from');
   if (target.txid !== undefined && reached < target.txid) {
@@ -70,4 +59,29 @@ export function planRestore(listing: LevelListing, target: RestoreTarget = {}): 
 
 export function restoredTxid(plan: readonly LtxFileInfo[]): number {
   return plan.length ? plan[plan.length - 1]!.maxTXID : 0;
+}
+
+/** Every file of the compaction levels and level 0, highest level first. */
+export function incrementalFiles(listing: LevelListing): LtxFileInfo[] {
+  return RESTORE_LEVELS.filter((l) => l !== SNAPSHOT_LEVEL).flatMap((l) => listing.get(l) ?? []);
+}
+
+/**
+ * The contiguous chain of files that continues a database at TXID `from`: at each step the file
+ * that reaches furthest (a higher level on a tie). Overlap is harmless: a file holds the newest copy
+ * of each page it touches, so applying it over a later state of those pages gives the same result.
+ */
+export function chainFrom(candidates: readonly LtxFileInfo[], from: number, fits: (f: LtxFileInfo) => boolean = () => true): LtxFileInfo[] {
+  const chain: LtxFileInfo[] = [];
+  let reached = from;
+  for (;;) {
+    let next: LtxFileInfo | null = null;
+    for (const f of candidates) {
+      if (f.minTXID > reached + 1 || f.maxTXID <= reached || !fits(f)) continue;
+      if (!next || f.maxTXID > next.maxTXID || (f.maxTXID === next.maxTXID && f.level > next.level)) next = f;
+    }
+    if (!next) return chain;
+    chain.push(next);
+    reached = next.maxTXID;
+  }
 }

@@ -2,7 +2,7 @@
 import { promises as fsp } from 'node:fs';
 import type { LtxFileInfo, ReplicaClient } from '../replica/client.js';
 import { listReplica } from '../replica/listing.js';
-import { applyPlan, RestoreError, type IntegrityCheck } from './apply.js';
+import { applyPlan, RestoreError, type ApplyOptions, type IntegrityCheck } from './apply.js';
 import { planRestore, restoredTxid, type LevelListing, type RestoreTarget } from './plan.js';
 
 export interface NamedReplica {
@@ -21,6 +21,8 @@ export interface RestoreRequest {
   dryRun?: boolean;
   /** Files downloaded at once (`restore -parallelism`). */
   parallelism?: number;
+  /** Passed to applyPlan with the chosen replica's name (a follower's database). */
+  apply?: (replica: string) => ApplyOptions;
 }
 
 export type RestoreOutcome =
@@ -65,7 +67,7 @@ export async function restore(req: RestoreRequest): Promise<RestoreOutcome> {
   candidates.sort((a, b) => restoredTxid(b.plan) - restoredTxid(a.plan));
   const best = candidates[0]!;
   if (req.dryRun) return { kind: 'planned', replica: best.replica.name, location: best.replica.client.location, plan: best.plan, outputExists };
-  const result = await applyPlan(best.replica.client, best.plan, req.outputPath, req.integrity, { parallelism: req.parallelism });
+  const result = await applyPlan(best.replica.client, best.plan, req.outputPath, req.integrity, { parallelism: req.parallelism, ...req.apply?.(best.replica.name) });
   return { kind: 'restored', replica: best.replica.name, txid: result.txid, files: best.plan.length };
 }
 

@@ -7,21 +7,9 @@ import sqlite3
 import sys
 import time
 
+from payload import payload_for  # noqa: E402 (beside this script)
+
 o = json.loads(sys.argv[1])
-
-
-def payload_size(n, kind):
-    if kind == "mixed":
-        if n == 25:
-            return 10 * 1024 * 1024
-        return [10, 4096, 100_000, 1_000_000, 300][n % 5]
-    return 100 + (n % 7) * 50
-
-
-def payload_for(n, kind):
-    size = payload_size(n, kind)
-    ramp = bytes((n + i) % 256 for i in range(256))
-    return (ramp * (size // 256 + 1))[:size]
 
 
 def open_db():

@@ -2,7 +2,7 @@
 // only the check under test can refuse it.
 import { describe, expect, it } from 'vitest';
 import { createCrc64 } from '../../src/ltx/crc64.js';
-import { LtxFile, peekLtxHeader } from '../../src/ltx/decoder.js';
+import { LtxFile, LtxStream, peekLtxHeader } from '../../src/ltx/decoder.js';
 import { CHECKSUM_FLAG, encodeHeader, HEADER_FLAG_NO_CHECKSUM, LtxFormatError, type LtxHeader } from '../../src/ltx/format.js';
 import { compressBlock } from '../../src/ltx/lz4.js';
 import { appendUvarint } from '../../src/ltx/varint.js';
@@ -62,7 +62,7 @@ async function build(h: LtxHeader, frames: Frame[], o: BuildOptions = {}): Promi
     n += b.length;
     if (hash) crc.update(hash);
   };
-  const head = encodeHeader({ ...h, flags: 0, preApplyChecksum: CHECKSUM_FLAG, minTXID: 2, maxTXID: 2 });
+  const head = encodeHeader({ ...h, flags: 0, preApplyChecksum: CHECKSUM_FLAG, minTXID: 2, maxTXID: 2, commit: 1 });
   // encodeHeader validates; write the fields the test wants without that.
   head.writeUInt32BE(h.flags, 4);
   head.writeUInt32BE(h.pageSize, 8);
@@ -197,7 +197,48 @@ describe('LtxFile decoding', () => {
   });
 
   it('refuses bytes after the trailer', async () => {
-    await refused(await build(hdr(), [{ pgno: 2 }], { tail: Buffer.from([0]) }), /index size does not match its position/);
+    await refused(await build(hdr(), [{ pgno: 2 }], { tail: Buffer.from([0]) }), /data after the trailer/);
+  });
+
+  it('refuses a header with commit size 0: no database has zero pages', async () => {
+    const buf = await build(hdr({ minTXID: 1, commit: 0 }), []);
+    expect(() => LtxFile.open(buf)).toThrow(/commit size 0/);
+  });
+
+  it('reads a padded stream only up to the trailer (a sparse file is not read into memory)', async () => {
+    const buf = await build(hdr(), [{ pgno: 2 }]);
+    let pulled = 0;
+    const chunk = Buffer.alloc(64 * 1024);
+    async function* source(): AsyncGenerator<Buffer> {
+      yield buf;
+      // 1 GiB of zeros after the trailer, offered a chunk at a time
+      for (let i = 0; i < 16384; i++) {
+        pulled++;
+        yield chunk;
+      }
+    }
+    const s = await LtxStream.open(source());
+    await expect(s.verify()).rejects.toThrow(/data after the trailer/);
+    await s.close();
+    expect(pulled).toBeLessThanOrEqual(1);
+  });
+
+  it('stops at the first bad index entry of a file whose pages are followed by zeros', async () => {
+    const good = await build(hdr(), [{ pgno: 2 }]);
+    // Header and the page frame, then zeros where the end marker, index and trailer should be.
+    const frameEnd = good.length - 16 - 8 - Number(good.readBigUInt64BE(good.length - 24)) - 6;
+    let pulled = 0;
+    async function* source(): AsyncGenerator<Buffer> {
+      yield good.subarray(0, frameEnd);
+      for (let i = 0; i < 16384; i++) {
+        pulled++;
+        yield Buffer.alloc(64 * 1024);
+      }
+    }
+    const s = await LtxStream.open(source());
+    await expect(s.verify()).rejects.toThrow(/page index entry for page 2/);
+    await s.close();
+    expect(pulled).toBeLessThanOrEqual(2);
   });
 
   it('refuses a post-apply checksum in a file flagged as checksum-free', async () => {

@@ -1,0 +1,85 @@
+// restore -f: restore (or resume a follower's database), then keep it current until stopped.
+import { promises as fsp } from 'node:fs';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { RestoreError, type IntegrityCheck } from '../restore/apply.js';
+import { restore, type NamedReplica } from '../restore/restore.js';
+import { startHttpServer } from '../server/http-server.js';
+import { Follower } from './follower.js';
+import { observeFollower } from './observe.js';
+import { positionPath, readPosition, writePosition, type FollowPosition } from './position.js';
+
+export interface FollowRequest {
+  replicas: NamedReplica[];
+  outputPath: string;
+  integrity: IntegrityCheck;
+  ifDbNotExists: boolean;
+  ifReplicaExists: boolean;
+  intervalMs: number;
+  busyTimeoutMs: number;
+  addr: string | null;
+  readyLagMs: number;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+export type FollowOutcome = { kind: 'stopped'; txid: number } | { kind: 'replica-empty' };
+
+export async function follow(req: FollowRequest): Promise<FollowOutcome> {
+  const { log, outputPath } = req;
+  let replica: NamedReplica;
+  let position: FollowPosition | null = await readPosition(outputPath);
+  if (await exists(outputPath)) {
+    if (!req.ifDbNotExists) throw new RestoreError(`output ${outputPath} already exists; refusing to overwrite it (remove it, or use -if-db-not-exists to resume the follower that left it)`);
+    if (!position) throw new RestoreError(`output ${outputPath} exists but no follower position is beside it (${positionPath(outputPath)}); remove it to restore and follow again`);
+    const found = req.replicas.find((r) => r.client.location === position!.replica);
+    if (!found) throw new RestoreError(`follower position ${positionPath(outputPath)} is for replica ${position.replica}, not ${req.replicas.map((r) => r.client.location).join(', ')}`);
+    replica = found;
+    log.info({ event: 'follow_resumed', db: outputPath, replica: replica.name, txid: position.txid }, 'resuming the follower');
+  } else {
+    const byName = new Map(req.replicas.map((r) => [r.name, r]));
+    const outcome = await restore({
+      replicas: req.replicas,
+      outputPath,
+      target: {},
+      integrity: req.integrity,
+      ifDbNotExists: false,
+      ifReplicaExists: req.ifReplicaExists,
+      apply: (name) => ({
+        rollbackJournal: true,
+        // The position goes first: a crash before the rename leaves no database, which restores again.
+        beforeRename: async (r) => writePosition(outputPath, { replica: byName.get(name)!.client.location, txid: r.txid }),
+      }),
+    });
+    if (outcome.kind === 'replica-empty') return { kind: 'replica-empty' };
+    if (outcome.kind !== 'restored') throw new RestoreError(`output ${outputPath} appeared while restoring`);
+    replica = byName.get(outcome.replica)!;
+    position = { replica: replica.client.location, txid: outcome.txid, updatedAt: new Date().toISOString() };
+    log.info({ event: 'restored', db: outputPath, replica: replica.name, txid: outcome.txid, files: outcome.files }, 'restored');
+  }
+
+  const follower = await Follower.open({ client: replica.client, replicaName: replica.name, dbPath: outputPath, intervalMs: req.intervalMs, busyTimeoutMs: req.busyTimeoutMs, log }, position);
+  let server: Server | null = null;
+  try {
+    if (req.addr) server = await startHttpServer(req.addr, observeFollower(() => follower.status(), req.readyLagMs), log);
+    log.info({ event: 'started', db: outputPath, replica: replica.name, txid: position.txid, interval_ms: req.intervalMs }, 'following');
+    await follower.run(req.signal);
+    const s = follower.status();
+    log.info({ event: 'follow_stopped', db: outputPath, txid: s.txid, applied: s.appliedFiles }, 'stopped following');
+    return { kind: 'stopped', txid: s.txid };
+  } finally {
+    server?.closeAllConnections();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await follower.close();
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.lstat(p);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
