@@ -407,14 +407,15 @@ export class DbReplicator {
   private async pruneStaging(): Promise<void> {
     const staged = new Map<number, LtxFileInfo[]>();
     for (const l of LEVELS) staged.set(l, await this.staging.list(l));
+    await this.checkVolume();
     const plan = planStagingPrune(
       staged,
       this.shippers.map((s, i) => ({ remoteMax: (l: number) => s.remoteMax(l), holdsStaging: s.holdsStaging, backlogLimitBytes: this.opts.replicas[i]!.backlogLimitBytes })),
+      { volumeLow: this.volumeLow },
     );
     for (const i of plan.overflowed) this.shippers[i]!.markOverflowed();
     for (const f of plan.remove) await this.staging.remove(f);
     this.stagedBytes = plan.keptBytes;
-    await this.checkVolume();
   }
 
   /**
@@ -430,7 +431,7 @@ export class DbReplicator {
     if (low === this.volumeLow) return;
     this.volumeLow = low;
     const fields = { db: this.dbPath, event: low ? 'volume_low' : 'volume_ok', freeBytes: this.freeBytes, stagedBytes: this.stagedBytes, dbBytes };
-    if (low) this.log.warn(fields, "the database's volume is nearly full; staging shares it with the application");
+    if (low) this.log.warn(fields, "the database's volume is nearly full; staging keeps only what every replica still needs, and a replica that is behind will be healed with a snapshot");
     else this.log.info(fields, "the database's volume has room again");
   }
 

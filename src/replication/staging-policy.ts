@@ -20,13 +20,22 @@ export interface PrunePlan {
   overflowed: number[];
 }
 
-export function planStagingPrune(staged: ReadonlyMap<number, readonly LtxFileInfo[]>, replicas: readonly ReplicaStanding[]): PrunePlan {
+/**
+ * `volumeLow`: the database's volume is nearly full. Staging then stops waiting for any replica that
+ * is behind (each heals with a snapshot later) and keeps no file a higher level has yet to cover
+ * once every replica holds it: walship must never be why the application's write fails.
+ */
+export function planStagingPrune(
+  staged: ReadonlyMap<number, readonly LtxFileInfo[]>,
+  replicas: readonly ReplicaStanding[],
+  opts: { volumeLow?: boolean } = {},
+): PrunePlan {
   const files = (l: number): readonly LtxFileInfo[] => staged.get(l) ?? [];
   const maxAt = (l: number): number => files(l).reduce((m, f) => Math.max(m, f.maxTXID), 0);
   const overflowed: number[] = [];
   replicas.forEach((r, i) => {
     const backlog = LEVELS.flatMap((l) => files(l)).filter((f) => f.maxTXID > r.remoteMax(f.level)).reduce((n, f) => n + f.size, 0);
-    if (backlog > r.backlogLimitBytes) overflowed.push(i);
+    if (backlog > r.backlogLimitBytes || (opts.volumeLow && backlog > 0)) overflowed.push(i);
   });
   const remove: LtxFileInfo[] = [];
   let keptBytes = 0;
@@ -35,7 +44,7 @@ export function planStagingPrune(staged: ReadonlyMap<number, readonly LtxFileInf
     // The newest file of each level stays: it marks the capture position and compaction progress.
     for (const f of list.slice(0, -1)) {
       const shipped = replicas.every((r, i) => !r.holdsStaging || overflowed.includes(i) || r.remoteMax(level) >= f.maxTXID);
-      const covered = level === TOP_COMPACTION_LEVEL || level === SNAPSHOT_LEVEL || maxAt(level + 1) >= f.maxTXID;
+      const covered = opts.volumeLow === true || level === TOP_COMPACTION_LEVEL || level === SNAPSHOT_LEVEL || maxAt(level + 1) >= f.maxTXID;
       if (shipped && covered) remove.push(f);
       else keptBytes += f.size;
     }

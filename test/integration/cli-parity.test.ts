@@ -112,7 +112,7 @@ describe('restore -dry-run, -json', () => {
     const { db, config, replica, dir } = work;
     const walship = startWalship(['replicate', '-config', config]);
     await walship.waitForEvent('started');
-    await runWriter('node', { db, from: 1, to: 25, payload: 'small', delayMs: 30 });
+    await runWriter('node', { db, from: 1, to: 25, payload: 'small', delayMs: 150 });
     expect(await walship.stop()).toBe(0);
     const out = path.join(dir, 'out.db');
     const before = listTree(dir);
@@ -182,7 +182,7 @@ describe('restore -parallelism', () => {
     const { db, config, replica, dir } = work;
     const walship = startWalship(['replicate', '-config', config]);
     await walship.waitForEvent('started');
-    await runWriter('node', { db, from: 1, to: 20, payload: 'small', delayMs: 30 });
+    await runWriter('node', { db, from: 1, to: 20, payload: 'small', delayMs: 150 });
     expect(await walship.stop()).toBe(0);
 
     // The real file client, counting reads in flight.

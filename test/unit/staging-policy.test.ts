@@ -39,4 +39,13 @@ describe('staging prune plan', () => {
     const plan = planStagingPrune(new Map([[0, [f(0, 1, 1), f(0, 2, 2)]]]), [at({ 0: 2 })]);
     expect(plan.remove).toEqual([]);
   });
+
+  it('on a nearly full volume, stops waiting for replicas that are behind and keeps nothing every replica holds', () => {
+    const behind = at({ 0: 2, 1: 0, 9: 1 });
+    const plan = planStagingPrune(staged, [at({ 0: 4, 1: 3, 9: 3 }), behind], { volumeLow: true });
+    expect(plan.overflowed).toEqual([1]);
+    expect(plan.remove.map((x) => `${x.level}:${x.maxTXID}`)).toEqual(['0:1', '0:2', '0:3', '9:1']);
+    // Without the low volume, the lagging replica holds level 0 back.
+    expect(planStagingPrune(staged, [at({ 0: 4, 1: 3, 9: 3 }), behind]).remove.map((x) => `${x.level}:${x.maxTXID}`)).toEqual(['0:1', '0:2', '9:1']);
+  });
 });
