@@ -5,6 +5,8 @@ const MAX_ECHO_CHARS = 100;
 
 /** A value as JSON, cut to about 100 characters with a note of its full length. */
 export function quote(v: unknown): string {
+  // JSON has no Infinity or NaN (a YAML number of 400 digits is Infinity): show those as they are.
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   return excerpt(JSON.stringify(v) ?? String(v));
 }
 

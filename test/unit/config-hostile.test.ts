@@ -105,6 +105,11 @@ describe('a huge scalar is never echoed back in full', () => {
     expect(m.length).toBeLessThan(300);
   });
 
+  it('a number too large for a double is shown as Infinity, not as null', () => {
+    const m = refusal(`dbs:\n  - path: /a.db\n    replicas:\n      - path: /b\n        retention: ${'9'.repeat(400)}\n`);
+    expect(m).toBe('config h.yml: dbs[0].replicas[0].retention: Infinity is not a duration (use Go syntax such as 1s, 500ms, 1h30m)');
+  });
+
   it('nor in a duplicate key (YAML keys stop at 1024 characters)', () => {
     const k = 'k'.repeat(1000);
     expect(refusal(`${k}: 1\n${k}: 2\n`)).toBe('config h.yml line 2: "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk… (1002 characters): duplicate key (each key may appear once per mapping)');
