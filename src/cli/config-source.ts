@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { buildConfigFromUrls, ConfigError, defaultConfigPath, loadConfigFile, type LoadedConfig } from '../config/load.js';
 import type { DbConfig, ReplicaConfig } from '../config/types.js';
+import { quote } from '../config/text.js';
 import type { ParsedArgs } from './args.js';
 import { UsageError } from './errors.js';
 
@@ -36,9 +37,15 @@ export function findDb(loaded: LoadedConfig | null, dbPath: string): DbConfig {
   return db;
 }
 
-export function selectReplicas(db: DbConfig, name: string | undefined): ReplicaConfig[] {
-  if (!name) return db.replicas;
-  const r = db.replicas.find((x) => x.name === name);
-  if (!r) throw new UsageError(`database ${db.path} has no replica named "${name}" (have: ${db.replicas.map((x) => x.name).join(', ')})`);
+/**
+ * The replicas a -replica NAME picks: all of the database's when no name is given, else the one so
+ * named. From a replica URL there is one replica, named by its type ("file", "sftp").
+ */
+export function selectReplicas(from: DbConfig | ReplicaConfig, name: string | undefined): ReplicaConfig[] {
+  const replicas = 'replicas' in from ? from.replicas : [from];
+  if (name === undefined) return replicas;
+  const r = replicas.find((x) => x.name === name);
+  const where = 'replicas' in from ? `database ${from.path}` : `the replica URL`;
+  if (!r) throw new UsageError(`${where} has no replica named ${quote(name)} (have: ${replicas.map((x) => x.name).join(', ')})`);
   return [r];
 }

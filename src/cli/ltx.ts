@@ -31,7 +31,7 @@ export async function ltxCommand(argv: readonly string[]): Promise<number> {
   else throw new UsageError(`ltx: -level must be 0, 1, 2, 3, 9 or all, not "${levelArg}"`);
 
   const replica = isReplicaUrl(source)
-    ? replicaFromUrl(source)
+    ? selectReplicas(replicaFromUrl(source), args.strings.get('replica'))[0]!
     : selectReplicas(findDb(loadConfigFromArgs(args, false), source), args.strings.get('replica'))[0]!;
   const client = createReplicaClient(replica, { logger: createLogger('warn') });
   try {

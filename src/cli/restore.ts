@@ -64,7 +64,8 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
   for (const w of loaded?.warnings ?? []) log.warn({ event: 'config_warning' }, w);
   if (isReplicaUrl(source)) {
     if (!output) throw new UsageError('restore: -o OUT is required when restoring from a replica URL');
-    replicas = [replicaFromUrl(source)];
+    // -replica still has to name the one replica there is (its type), never be ignored.
+    replicas = selectReplicas(replicaFromUrl(source), args.strings.get('replica'));
   } else {
     const db = findDb(loaded, source);
     replicas = selectReplicas(db, args.strings.get('replica'));

@@ -1,6 +1,7 @@
 // walship validate: restores each replica of a database at the current TXID into a temporary file
 // and compares it with the live database. Exits 1 on any mismatch. Asks the running replicator when
 // one answers on `addr`; otherwise runs a replicator of its own for the check.
+import { assertDatabaseFiles } from '../config/db-file.js';
 import { localBaseUrl } from '../server/http-server.js';
 import { createLogger } from '../log.js';
 import { ReplicationService } from '../replication/service.js';
@@ -21,6 +22,7 @@ export async function validateCommand(argv: readonly string[]): Promise<number> 
   if (args.positionals.length !== 1) throw new UsageError('validate: give exactly one DB_PATH');
   const loaded = loadConfigFromArgs(args, true)!;
   const db = findDb(loaded, args.positionals[0]!);
+  assertDatabaseFiles([db]);
   let results = await askRunningReplicator(loaded.config.addr, db.path);
   if (!results) {
     const log = createLogger(loaded.config.logLevel ?? 'warn', loaded.config.logFormat);

@@ -11,6 +11,12 @@ const UNIT_MS: Record<string, number> = {
   h: 3_600_000,
 };
 
+/**
+ * The longest delay a Node timer takes (2^31-1 ms, about 24.8 days); a longer one fires at once.
+ * Also the most SQLite's busy timeout (a C int of milliseconds) holds.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Milliseconds, or null when `text` is not a Go duration. A bare "0" is allowed, as in Go. */
 export function parseDuration(text: string): number | null {
   const s = text.trim();

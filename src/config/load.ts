@@ -3,17 +3,21 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import YAML from 'yaml';
 import { parseReplicaUrl, redactUrl, ReplicaUrlError, type ParsedReplicaUrl } from './replica-url.js';
 import { resolveS3, S3_IGNORED_KEYS, S3_KEYS, S3_REFUSED_KEYS, type S3Fields } from './s3-config.js';
-import { parseDuration } from './duration.js';
+import { MAX_TIMER_MS, parseDuration } from './duration.js';
 import { parseSize } from './size.js';
 import { expandEnv } from './expand-env.js';
+import { ConfigError } from './config-error.js';
+import { fsPathProblem } from './fs-path.js';
+import { findOverlap } from './overlap.js';
+import { STAGING_NAME_EXTRA_BYTES } from './staging-path.js';
+import { describe, excerpt, quote } from './text.js';
+import { parseYaml } from './yaml-doc.js';
+import { parsePublicKeyLine } from '../replica/known-hosts.js';
 import { DEFAULTS, type DbConfig, type ReplicaConfig, type S3Settings, type SftpSettings, type WalshipConfig } from './types.js';
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 export interface LoadedConfig {
   config: WalshipConfig;
@@ -31,6 +35,8 @@ type Obj = Record<string, unknown>;
 // Keys Litestream knows that walship accepts but does not act on (other backends, other features).
 const IGNORED_TOP = ['mcp-addr', 'socket', 'verify-compaction', 'l0-retention-check-interval', 'shutdown-sync-interval', ...S3_IGNORED_KEYS];
 const MIN_HEARTBEAT_INTERVAL_MS = 60_000;
+// Go's time.Duration is an int64 of nanoseconds; Litestream refuses anything longer, and so does walship.
+const MAX_GO_DURATION_MS = 9_223_372_036_854;
 const IGNORED_DB = ['meta-path', 'meta-dir', 'max-sync-wal-bytes', 'restore-if-db-not-exists', 'max-checkpoint-page-count'];
 const IGNORED_REPLICA = ['max-sync-ltx-files', 'auto-recover', 'concurrent-writes', ...S3_IGNORED_KEYS];
 
@@ -39,6 +45,8 @@ export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string 
 }
 
 export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadedConfig {
+  const bad = fsPathProblem(file);
+  if (bad) throw new ConfigError(`config ${quote(file)}: the file name ${bad}`);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -56,14 +64,7 @@ export interface BuiltConfig {
 export function parseConfig(text: string, file: string, opts: LoadOptions = {}): BuiltConfig {
   const env = opts.env ?? process.env;
   const expanded = opts.expandEnv === false ? text : expandEnv(text, env);
-  const doc = YAML.parseDocument(expanded, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const line = e.linePos?.[0]?.line;
-    const what = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    throw new ConfigError(`config ${file}${line ? ` line ${line}` : ''}: invalid YAML: ${what}`);
-  }
-  const root: unknown = doc.toJS();
+  const root = parseYaml(expanded, `config ${file}`);
   if (root === null || root === undefined) throw new ConfigError(`config ${file}: file is empty; expected a "dbs:" list`);
   return buildConfig(root, `config ${file}`, env);
 }
@@ -102,7 +103,7 @@ class Validator {
 
   checkKeys(o: Obj, key: string, known: readonly string[]): void {
     for (const k of Object.keys(o)) {
-      if (!known.includes(k)) this.warnings.push(`${this.source}: unknown key ${key ? `${key}.` : ''}${k} (ignored)`);
+      if (!known.includes(k)) this.warnings.push(`${this.source}: unknown key ${key ? `${key}.` : ''}${excerpt(k)} (ignored)`);
     }
   }
 
@@ -117,33 +118,69 @@ class Validator {
   bool(o: Obj, k: string, key: string): boolean | null {
     const v = o[k];
     if (v === undefined || v === null) return null;
-    if (typeof v !== 'boolean') this.fail(`${key}.${k}`, `${JSON.stringify(v)} is not true or false`);
+    if (typeof v !== 'boolean') this.fail(`${key}.${k}`, `${quote(v)} is not true or false`);
     return v;
   }
 
   int(o: Obj, k: string, key: string, min: number): number | null {
     const v = o[k];
     if (v === undefined || v === null) return null;
-    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(`${key}.${k}`, `${JSON.stringify(v)} is not an integer`);
+    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(`${key}.${k}`, `${quote(v)} is not an integer`);
     if (v < min) this.fail(`${key}.${k}`, `${v} is below the minimum ${min}`);
     return v;
   }
 
-  duration(o: Obj, k: string, key: string, opts: { allowZero: boolean }): number | null {
+  /**
+   * A duration in ms. `timer` marks a key walship waits on with a Node timer (or hands to SQLite
+   * as its busy timeout): those stop at MAX_TIMER_MS. Keys only compared with timestamps
+   * (retentions, ready-lag, snapshot intervals) take any length.
+   */
+  duration(o: Obj, k: string, key: string, opts: { allowZero: boolean; timer?: boolean; wholeMs?: boolean }): number | null {
     const v = o[k];
     if (v === undefined || v === null) return null;
+    const at = key ? `${key}.${k}` : k;
     const ms = typeof v === 'string' ? parseDuration(v) : typeof v === 'number' && v === 0 ? 0 : null;
-    if (ms === null) this.fail(`${key}.${k}`, `${JSON.stringify(v)} is not a duration (use Go syntax such as 1s, 500ms, 1h30m)`);
-    if (ms < 0) this.fail(`${key}.${k}`, `${JSON.stringify(v)} is negative`);
-    if (ms === 0 && !opts.allowZero) this.fail(`${key}.${k}`, `${JSON.stringify(v)} must be greater than zero`);
+    if (ms === null) this.fail(at, `${quote(v)} is not a duration (use Go syntax such as 1s, 500ms, 1h30m)`);
+    if (ms < 0) this.fail(at, `${quote(v)} is negative`);
+    if (ms === 0 && !opts.allowZero) this.fail(at, `${quote(v)} must be greater than zero`);
+    if (ms > MAX_GO_DURATION_MS) this.fail(at, `${quote(v)} is longer than the longest duration (about 292 years)`);
+    if (opts.timer && ms > MAX_TIMER_MS) this.fail(at, `${quote(v)} is longer than the maximum 596h31m (2^31-1 ms, about 24.8 days)`);
+    if (opts.wholeMs && !Number.isInteger(ms)) this.fail(at, `${quote(v)} is not a whole number of milliseconds`);
     return ms;
+  }
+
+  /** A string, and only a string: a number or boolean here is a mistake, not a name. */
+  text(o: Obj, k: string, key: string): string | null {
+    const v = o[k];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'string') this.fail(`${key}.${k}`, `expected a string, got ${describe(v)}`);
+    return v;
+  }
+
+  /** host-key: an authorized_keys style line, checked now rather than at the first connect. */
+  hostKey(o: Obj, key: string): string | null {
+    const v = this.text(o, 'host-key', key);
+    if (v !== null && !parsePublicKeyLine(v)) {
+      this.fail(`${key}.host-key`, `${quote(v)} is not a public key line such as "ssh-ed25519 AAAAC3Nza... comment"`);
+    }
+    return v;
+  }
+
+  /** A local path: a string Linux can take, with room for what walship adds to its name. */
+  fsPath(o: Obj, k: string, key: string, nameReserve = 0): string | null {
+    const v = o[k];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'string') this.fail(`${key}.${k}`, `expected a path (a string), got ${describe(v)}`);
+    const bad = fsPathProblem(v, nameReserve);
+    if (bad) this.fail(`${key}.${k}`, `the path ${bad}`);
+    return v;
   }
 
   size(o: Obj, k: string, key: string): number | null {
     const v = o[k];
     if (v === undefined || v === null) return null;
     const bytes = parseSize(v);
-    if (bytes === null || bytes === 0) this.fail(`${key}.${k}`, `${JSON.stringify(v)} is not a size (such as 512MB or 2GiB)`);
+    if (bytes === null || bytes === 0) this.fail(`${key}.${k}`, `${quote(v)} is not a size (such as 512MB or 2GiB)`);
     return bytes;
   }
 
@@ -177,7 +214,7 @@ class Validator {
     this.refuseSse(o, '');
     const addr = this.str(o, 'addr', '');
     if (addr !== null && addr !== '' && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/.test(addr)) {
-      this.fail('addr', `${JSON.stringify(addr)} is not host:port`);
+      this.fail('addr', `${quote(addr)} is not host:port`);
     }
     if (addr) {
       const port = Number(addr.slice(addr.lastIndexOf(':') + 1));
@@ -190,15 +227,15 @@ class Validator {
       this.checkKeys(l, 'logging', ['level', 'type', 'stderr']);
       logLevel = this.str(l, 'level', 'logging');
       const type = this.str(l, 'type', 'logging');
-      if (type !== null && type !== 'json' && type !== 'text') this.fail('logging.type', `${JSON.stringify(type)} is not json or text`);
+      if (type !== null && type !== 'json' && type !== 'text') this.fail('logging.type', `${quote(type)} is not json or text`);
       logFormat = type;
       if (logLevel !== null && !['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(logLevel.toLowerCase())) {
-        this.fail('logging.level', `${JSON.stringify(logLevel)} is not one of trace, debug, info, warn, error`);
+        this.fail('logging.level', `${quote(logLevel)} is not one of trace, debug, info, warn, error`);
       }
     }
     // Top-level (v0.5) settings that apply to every replica unless a replica sets its own.
-    const globalSync = this.duration(o, 'sync-interval', '', { allowZero: true });
-    const globalValidation = this.duration(o, 'validation-interval', '', { allowZero: true });
+    const globalSync = this.duration(o, 'sync-interval', '', { allowZero: true, timer: true });
+    const globalValidation = this.duration(o, 'validation-interval', '', { allowZero: true, timer: true });
     let snapshotInterval: number | null = null;
     let snapshotRetention: number | null = null;
     if (o.snapshot !== undefined && o.snapshot !== null) {
@@ -211,7 +248,7 @@ class Validator {
     if (o.validation !== undefined && o.validation !== null) {
       const s = this.object(o.validation, 'validation');
       this.checkKeys(s, 'validation', ['interval']);
-      validationInterval = this.duration(s, 'interval', 'validation', { allowZero: true }) ?? validationInterval;
+      validationInterval = this.duration(s, 'interval', 'validation', { allowZero: true, timer: true }) ?? validationInterval;
     }
     if (o.retention !== undefined && o.retention !== null) {
       const s = this.object(o.retention, 'retention');
@@ -225,12 +262,12 @@ class Validator {
       o.levels.forEach((lv: unknown, i: number) => {
         const l = this.object(lv, `levels[${i}]`);
         this.checkKeys(l, `levels[${i}]`, ['interval']);
-        const ms = this.duration(l, 'interval', `levels[${i}]`, { allowZero: false });
+        const ms = this.duration(l, 'interval', `levels[${i}]`, { allowZero: false, timer: true });
         if (ms !== null) levelIntervalsMs[i] = ms;
       });
     }
     const l0RetentionMs = this.duration(o, 'l0-retention', '', { allowZero: true }) ?? DEFAULTS.l0RetentionMs;
-    const shutdownSyncTimeoutMs = this.duration(o, 'shutdown-sync-timeout', '', { allowZero: true }) ?? DEFAULTS.shutdownSyncTimeoutMs;
+    const shutdownSyncTimeoutMs = this.duration(o, 'shutdown-sync-timeout', '', { allowZero: true, timer: true }) ?? DEFAULTS.shutdownSyncTimeoutMs;
     const exec = this.str(o, 'exec', '');
 
     if (o.dbs === undefined || o.dbs === null) this.fail('dbs', 'required: list the databases to replicate');
@@ -249,6 +286,8 @@ class Validator {
       if (seen.has(d.path)) this.fail(`dbs[${i}].path`, `${d.path} is listed twice`);
       seen.add(d.path);
     });
+    const overlap = findOverlap(dbs);
+    if (overlap) this.fail(overlap.key, overlap.message);
     const readyLagMs = this.duration(o, 'ready-lag', '', { allowZero: false }) ?? DEFAULTS.readyLagMs;
     return { addr: addr || null, readyLagMs, logLevel, logFormat, shutdownSyncTimeoutMs, levelIntervalsMs, l0RetentionMs, exec: exec || null, dbs, ...this.heartbeat(o) };
   }
@@ -258,8 +297,8 @@ class Validator {
     const url = this.str(o, 'heartbeat-url', '') || null;
     // The URL itself is not echoed: a healthchecks-style URL is a credential.
     if (url !== null && !/^https?:\/\/[^/\s]+/i.test(url)) this.fail('heartbeat-url', 'must be an http:// or https:// URL');
-    const interval = this.duration(o, 'heartbeat-interval', '', { allowZero: false }) ?? DEFAULTS.heartbeatIntervalMs;
-    if (interval < MIN_HEARTBEAT_INTERVAL_MS) this.fail('heartbeat-interval', `must be at least 1m (as in Litestream), got ${o['heartbeat-interval'] as string}`);
+    const interval = this.duration(o, 'heartbeat-interval', '', { allowZero: false, timer: true }) ?? DEFAULTS.heartbeatIntervalMs;
+    if (interval < MIN_HEARTBEAT_INTERVAL_MS) this.fail('heartbeat-interval', `must be at least 1m (as in Litestream), got ${quote(o['heartbeat-interval'])}`);
     return { heartbeatUrl: url, heartbeatIntervalMs: interval };
   }
 
@@ -267,9 +306,11 @@ class Validator {
     const o = this.object(v, key);
     this.checkKeys(o, key, ['path', 'replicas', 'replica', 'monitor-interval', 'checkpoint-interval', 'busy-timeout', 'min-checkpoint-page-count', 'truncate-page-n', 'snapshot', 'dir', 'pattern', 'recursive', 'watch', ...IGNORED_DB]);
     if (o.dir !== undefined) this.fail(`${key}.dir`, 'directory scanning is not supported; list each database with path:');
-    const p = this.str(o, 'path', key);
+    const p = this.fsPath(o, 'path', key);
     if (!p) this.fail(`${key}.path`, 'required');
     const dbPath = path.resolve(expandHome(p, this.env));
+    const tooLong = fsPathProblem(dbPath, STAGING_NAME_EXTRA_BYTES);
+    if (tooLong) this.fail(`${key}.path`, `the path ${tooLong} (walship keeps .NAME-walship beside it)`);
     let replicaList: unknown[];
     if (o.replica !== undefined && o.replicas !== undefined) this.fail(`${key}.replica`, 'use either replica: or replicas:, not both');
     if (o.replica !== undefined) replicaList = [o.replica];
@@ -282,14 +323,14 @@ class Validator {
     nameReplicas(replicas);
     const names = new Set<string>();
     replicas.forEach((r) => {
-      if (names.has(r.name)) this.fail(`${r.keyPath}.name`, `replica name "${r.name}" is used twice`);
+      if (names.has(r.name)) this.fail(`${r.keyPath}.name`, `replica name ${quote(r.name)} is used twice`);
       names.add(r.name);
     });
     return {
       path: dbPath,
-      monitorIntervalMs: this.duration(o, 'monitor-interval', key, { allowZero: false }) ?? DEFAULTS.monitorIntervalMs,
-      checkpointIntervalMs: this.duration(o, 'checkpoint-interval', key, { allowZero: false }) ?? DEFAULTS.checkpointIntervalMs,
-      busyTimeoutMs: this.duration(o, 'busy-timeout', key, { allowZero: true }) ?? DEFAULTS.busyTimeoutMs,
+      monitorIntervalMs: this.duration(o, 'monitor-interval', key, { allowZero: false, timer: true }) ?? DEFAULTS.monitorIntervalMs,
+      checkpointIntervalMs: this.duration(o, 'checkpoint-interval', key, { allowZero: false, timer: true }) ?? DEFAULTS.checkpointIntervalMs,
+      busyTimeoutMs: this.duration(o, 'busy-timeout', key, { allowZero: true, timer: true, wholeMs: true }) ?? DEFAULTS.busyTimeoutMs,
       minCheckpointPageN: this.int(o, 'min-checkpoint-page-count', key, 1) ?? DEFAULTS.minCheckpointPageN,
       truncatePageN: this.int(o, 'truncate-page-n', key, 1) ?? DEFAULTS.truncatePageN,
       replicas,
@@ -305,9 +346,9 @@ class Validator {
       ...S3_KEYS, ...S3_REFUSED_KEYS, ...IGNORED_REPLICA,
     ]);
     this.refuseSse(o, key);
-    const url = this.str(o, 'url', key);
+    const url = this.text(o, 'url', key);
     const type = this.str(o, 'type', key);
-    const p = this.str(o, 'path', key);
+    const p = this.text(o, 'path', key);
     let parsed: ParsedReplicaUrl;
     try {
       if (url) parsed = parseReplicaUrl(url);
@@ -319,7 +360,7 @@ class Validator {
       if (err instanceof ReplicaUrlError) this.fail(`${key}.url`, err.message);
       throw err;
     }
-    if (type && type !== parsed.type) this.fail(`${key}.type`, `"${type}" does not match the URL's scheme "${parsed.type}"`);
+    if (type && type !== parsed.type) this.fail(`${key}.type`, `${quote(type)} does not match the URL's scheme "${parsed.type}"`);
     let sftp: SftpSettings | null = null;
     let s3: S3Settings | null = null;
     let replicaPath = parsed.type === 'file' ? path.resolve(expandHome(parsed.path, this.env)) : parsed.path;
@@ -331,6 +372,8 @@ class Validator {
     } else {
       for (const k of S3_KEYS) if (o[k] !== undefined) this.fail(`${key}.${k}`, 'only applies to s3 replicas');
     }
+    const badPath = parsed.type === 'file' ? fsPathProblem(replicaPath) : null;
+    if (badPath) this.fail(`${key}.${url ? 'url' : 'path'}`, `the path ${badPath}`);
     if (parsed.type === 'sftp') {
       const hostField = this.str(o, 'host', key);
       let host = parsed.host;
@@ -346,8 +389,8 @@ class Validator {
       if (!user) this.fail(`${key}.user`, `sftp replica needs a user, in the URL (sftp://user@${host}/...) or as user:`);
       if (url && p) replicaPath = p;
       if (!replicaPath || replicaPath === '/') this.fail(`${key}.url`, 'sftp replica needs a path');
-      const keyPath = this.str(o, 'key-path', key);
-      const knownHostsPath = this.str(o, 'known-hosts-path', key);
+      const keyPath = this.fsPath(o, 'key-path', key);
+      const knownHostsPath = this.fsPath(o, 'known-hosts-path', key);
       if (keyPath && !existsSync(expandHome(keyPath, this.env))) this.fail(`${key}.key-path`, `file ${keyPath} does not exist`);
       if (knownHostsPath && !existsSync(expandHome(knownHostsPath, this.env))) this.fail(`${key}.known-hosts-path`, `file ${knownHostsPath} does not exist`);
       sftp = {
@@ -357,7 +400,7 @@ class Validator {
         password: this.str(o, 'password', key) ?? parsed.password,
         keyPath: keyPath ? expandHome(keyPath, this.env) : null,
         keyPassphrase: this.str(o, 'key-passphrase', key),
-        hostKey: this.str(o, 'host-key', key),
+        hostKey: this.hostKey(o, key),
         knownHostsPath: knownHostsPath ? expandHome(knownHostsPath, this.env) : null,
         insecureSkipHostKeyCheck: this.bool(o, 'insecure-skip-host-key-check', key) ?? false,
       };
@@ -372,11 +415,11 @@ class Validator {
       path: replicaPath,
       sftp,
       s3,
-      syncIntervalMs: this.duration(o, 'sync-interval', key, { allowZero: true }) ?? defaults.syncIntervalMs ?? DEFAULTS.syncIntervalMs,
+      syncIntervalMs: this.duration(o, 'sync-interval', key, { allowZero: true, timer: true }) ?? defaults.syncIntervalMs ?? DEFAULTS.syncIntervalMs,
       retentionMs: this.duration(o, 'retention', key, { allowZero: false }) ?? defaults.retentionMs ?? DEFAULTS.retentionMs,
-      retentionCheckIntervalMs: this.duration(o, 'retention-check-interval', key, { allowZero: false }) ?? DEFAULTS.retentionCheckIntervalMs,
+      retentionCheckIntervalMs: this.duration(o, 'retention-check-interval', key, { allowZero: false, timer: true }) ?? DEFAULTS.retentionCheckIntervalMs,
       snapshotIntervalMs: this.duration(o, 'snapshot-interval', key, { allowZero: false }) ?? defaults.snapshotIntervalMs ?? DEFAULTS.snapshotIntervalMs,
-      validationIntervalMs: this.duration(o, 'validation-interval', key, { allowZero: true }) ?? defaults.validationIntervalMs,
+      validationIntervalMs: this.duration(o, 'validation-interval', key, { allowZero: true, timer: true }) ?? defaults.validationIntervalMs,
       backlogLimitBytes: this.size(o, 'backlog-limit', key) ?? DEFAULTS.backlogLimitBytes,
       keyPath: key,
     };
@@ -413,11 +456,5 @@ function expandHome(p: string, env: NodeJS.ProcessEnv): string {
   return p;
 }
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${JSON.stringify(v)}`;
-}
 
 export { redactUrl };

@@ -1,5 +1,6 @@
 // Replica URLs: file:///dir, a plain /dir, sftp://user@host[:port]/path, or s3://BUCKET/PATH.
 import { parseS3Url, type ParsedS3Url } from './s3-url.js';
+import { excerpt, quote } from './text.js';
 
 export type ParsedReplicaUrl =
   | { type: 'file'; path: string }
@@ -19,17 +20,17 @@ export function parseReplicaUrl(text: string): ParsedReplicaUrl {
   try {
     u = new URL(text);
   } catch {
-    throw new ReplicaUrlError(`not a valid URL: ${redactUrl(text)}`);
+    throw new ReplicaUrlError(`not a valid URL: ${shown(text)}`);
   }
   const scheme = u.protocol.replace(/:$/, '');
   if (scheme === 'file') {
-    if (u.host !== '' && u.host !== 'localhost') throw new ReplicaUrlError(`file URL must not name a host: ${redactUrl(text)}`);
+    if (u.host !== '' && u.host !== 'localhost') throw new ReplicaUrlError(`file URL must not name a host: ${shown(text)}`);
     const p = decodeURIComponent(u.pathname);
-    if (p === '' || p === '/') throw new ReplicaUrlError(`file URL needs a directory path: ${redactUrl(text)}`);
+    if (p === '' || p === '/') throw new ReplicaUrlError(`file URL needs a directory path: ${shown(text)}`);
     return { type: 'file', path: p };
   }
   if (scheme === 'sftp') {
-    if (!u.hostname) throw new ReplicaUrlError(`sftp URL needs a host: ${redactUrl(text)}`);
+    if (!u.hostname) throw new ReplicaUrlError(`sftp URL needs a host: ${shown(text)}`);
     const p = decodeURIComponent(u.pathname);
     return {
       type: 'sftp',
@@ -45,7 +46,7 @@ export function parseReplicaUrl(text: string): ParsedReplicaUrl {
     if (typeof r === 'string') throw new ReplicaUrlError(`${r}: ${redactUrl(text)}`);
     return r;
   }
-  throw new ReplicaUrlError(`unsupported replica scheme "${scheme}" (walship supports file, sftp and s3)`);
+  throw new ReplicaUrlError(`unsupported replica scheme ${quote(scheme)} (walship supports file, sftp and s3)`);
 }
 
 /** A URL safe to print: any password is replaced. */
@@ -60,4 +61,9 @@ export function redactUrl(text: string): string {
   const colon = rest.indexOf(':');
   if (at <= 0 || colon < 0 || colon > at) return text;
   return `${m[1]}${rest.slice(0, colon)}:****${rest.slice(at)}`;
+}
+
+/** A URL as error messages show it: redacted, and cut short. */
+function shown(text: string): string {
+  return excerpt(redactUrl(text));
 }

@@ -13,6 +13,7 @@ import { chooseCheckpoint, idleCheckpointDueAt, type WalState } from './checkpoi
 import { compactStagedLevel } from './compaction.js';
 import { DatabaseCapture, type CaptureResult } from './db-capture.js';
 import { DbWatcher } from './db-watcher.js';
+import { warnDiskcacheValues } from './diskcache.js';
 import { ReplicaShipper, type ShipperStatus } from './replica-shipper.js';
 import { ReplicatorLock } from './replicator-lock.js';
 import { planStagingPrune } from './staging-policy.js';
@@ -138,6 +139,7 @@ export class DbReplicator {
       }),
     );
     if (this.shippers.some((s) => s.status().needsSnapshot)) this.snapshotWanted = true;
+    void warnDiskcacheValues(this.dbPath, this.log);
 
     // With a capture window, commits are picked up by the poll, which runs at the window: every
     // WAL event would only wake walship to wait. Changes to the database file (checkpoints) always

@@ -13,14 +13,19 @@ export const MERGE_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
  * The files of `pending` (sorted, staged level 0) from index `at` that go up together: contiguous
- * TXIDs, at most `maxBytes` past the first. Pure.
+ * TXIDs, at most `maxBytes` past the first, and captured within `spanMs` of the first (the sync
+ * interval). The span keeps point-in-time restore as fine as the sync interval even when a backlog
+ * drains after an outage: each merged file still stands for one interval's commits, with its own
+ * timestamp. With a span of 0 nothing merges. Pure.
  */
-export function l0Run(pending: readonly LtxFileInfo[], at: number, maxBytes = MERGE_MAX_BYTES): LtxFileInfo[] {
+export function l0Run(pending: readonly LtxFileInfo[], at: number, spanMs: number, maxBytes = MERGE_MAX_BYTES): LtxFileInfo[] {
   const run: LtxFileInfo[] = [pending[at]!];
-  let bytes = run[0]!.size;
+  const first = run[0]!;
+  let bytes = first.size;
   for (let i = at + 1; i < pending.length; i++) {
     const f = pending[i]!;
     if (f.minTXID !== run[run.length - 1]!.maxTXID + 1 || bytes + f.size > maxBytes) break;
+    if (f.createdAt.getTime() - first.createdAt.getTime() >= spanMs) break;
     run.push(f);
     bytes += f.size;
   }

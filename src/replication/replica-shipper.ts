@@ -240,7 +240,7 @@ export class ReplicaShipper {
           continue;
         }
       }
-      const run = l0Run(pending, i);
+      const run = l0Run(pending, i, this.syncIntervalMs);
       if (run.length === 1) await this.upload(f);
       else await this.uploadMerged(run);
       i += run.length;

@@ -4,6 +4,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { LtxFileInfo } from '../replica/client.js';
 import { levelDir, ltxFileName, ltxFilePath, parseLtxFileName } from '../replica/layout.js';
+import { stagingDirOf } from '../config/staging-path.js';
 import { fsyncDir } from '../util/fs.js';
 
 export class Staging {
@@ -15,7 +16,7 @@ export class Staging {
   private readonly index = new Map<number, Map<string, LtxFileInfo>>();
 
   constructor(readonly dbPath: string) {
-    this.dir = path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-walship`);
+    this.dir = stagingDirOf(dbPath);
   }
 
   levelDir(level: number): string {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ReplicaClient } from '../../src/replica/client.js';
 import { FileReplicaClient } from '../../src/replica/file.js';
-import { levelDir } from '../../src/replica/layout.js';
+import { levelDir, type LayoutScheme } from '../../src/replica/layout.js';
 import { S3ReplicaClient } from '../../src/replica/s3.js';
 import { SftpReplicaClient } from '../../src/replica/sftp.js';
 import { S3Server } from './s3.js';
@@ -26,6 +26,8 @@ export interface BackendHandle {
   newRoot(): string;
   /** A client on `root`; the suite closes it. */
   client(root: string, opts?: ContractClientOptions): ReplicaClient;
+  /** How the backend spells levels and file names (as errors name them). */
+  readonly layout: LayoutScheme;
   /**
    * Whether uploads go through temporary files beside the final ones (directory layouts do;
    * object storage, whose PUT is atomic, does not).
@@ -78,6 +80,7 @@ export const fileBackend: ReplicaBackend = {
   async setup() {
     const base = await tempDir('contract-file');
     return {
+      layout: 'dir',
       temporaryFiles: true,
       newRoot: rootsUnder(base),
       client: (root, opts = {}) =>
@@ -97,6 +100,7 @@ export const sftpBackend: ReplicaBackend = {
     const sshd = await Sshd.start();
     const base = await tempDir('contract-sftp');
     return {
+      layout: 'dir',
       temporaryFiles: true,
       newRoot: rootsUnder(base),
       client: (root, opts = {}) =>
@@ -122,6 +126,7 @@ export const s3Backend: ReplicaBackend = {
     const server = await S3Server.start();
     let n = 0;
     return {
+      layout: 's3',
       temporaryFiles: false,
       newRoot: () => `contract-${process.pid}-${++n}/nested`,
       client: (root, opts = {}) => new S3ReplicaClient(server.settings(), root, opts.logger ? { logger: opts.logger } : {}),

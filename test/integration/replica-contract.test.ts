@@ -76,7 +76,7 @@ describe.each(REPLICA_BACKENDS)('replica contract: $name', (backend) => {
     const err = await errorOf(c.writeLtxFile(theirs.info, theirs.localPath, { exclusive: true }));
     expect(err).toBeInstanceOf(ReplicaConflictError);
     expect(err.message).toContain(c.location);
-    expect(err.message).toContain(describeFile(ours.info));
+    expect(err.message).toContain(describeFile(ours.info, h.layout));
     expect((await c.readLtxFile(ours.info)).equals(ours.data)).toBe(true);
     expect(await names(root, 0)).toEqual([nameOf(ours.info)]);
     // Without exclusive, the name is replaced.
@@ -104,7 +104,7 @@ describe.each(REPLICA_BACKENDS)('replica contract: $name', (backend) => {
       for await (const _ of c.streamLtxFile({ level: 9, minTXID: 1, maxTXID: 999 })) void _;
     })());
     expect(missing).toBeInstanceOf(ReplicaError);
-    expect(missing.message).toContain(describeFile({ level: 9, minTXID: 1, maxTXID: 999 }));
+    expect(missing.message).toContain(describeFile({ level: 9, minTXID: 1, maxTXID: 999 }, h.layout));
   });
 
   test('delete removes exactly the files named; deleting what is gone is no error', async () => {

@@ -45,19 +45,28 @@ describe('checkpoint policy', () => {
 });
 
 describe('level-0 runs that go up as one file', () => {
-  const f = (min: number, max: number, size = 100): LtxFileInfo => ({ level: 0, minTXID: min, maxTXID: max, size, createdAt: new Date(0) });
+  const f = (min: number, max: number, size = 100, at = 0): LtxFileInfo => ({ level: 0, minTXID: min, maxTXID: max, size, createdAt: new Date(at) });
+  const HOUR = 3_600_000;
 
   it('take contiguous files from the start index', () => {
     const pending = [f(3, 3), f(4, 4), f(5, 6), f(8, 8), f(9, 9)];
-    expect(l0Run(pending, 0).map((x) => x.maxTXID)).toEqual([3, 4, 6]);
-    expect(l0Run(pending, 3).map((x) => x.maxTXID)).toEqual([8, 9]);
-    expect(l0Run(pending, 4)).toHaveLength(1);
+    expect(l0Run(pending, 0, HOUR).map((x) => x.maxTXID)).toEqual([3, 4, 6]);
+    expect(l0Run(pending, 3, HOUR).map((x) => x.maxTXID)).toEqual([8, 9]);
+    expect(l0Run(pending, 4, HOUR)).toHaveLength(1);
   });
 
   it('stop at the size bound, but always hold the first file', () => {
     const pending = [f(1, 1, 900), f(2, 2, 200), f(3, 3, 50)];
-    expect(l0Run(pending, 0, 1000)).toHaveLength(1);
-    expect(l0Run(pending, 1, 1000)).toHaveLength(2);
-    expect(l0Run([f(1, 1, 5000)], 0, 1000)).toHaveLength(1);
+    expect(l0Run(pending, 0, HOUR, 1000)).toHaveLength(1);
+    expect(l0Run(pending, 1, HOUR, 1000)).toHaveLength(2);
+    expect(l0Run([f(1, 1, 5000)], 0, HOUR, 1000)).toHaveLength(1);
+  });
+
+  it('hold one sync interval of captures: a drained backlog keeps its point-in-time granularity', () => {
+    const pending = [f(1, 1, 100, 0), f(2, 2, 100, 400), f(3, 3, 100, 999), f(4, 4, 100, 1000), f(5, 5, 100, 1500)];
+    expect(l0Run(pending, 0, 1000).map((x) => x.maxTXID)).toEqual([1, 2, 3]);
+    expect(l0Run(pending, 3, 1000).map((x) => x.maxTXID)).toEqual([4, 5]);
+    // sync-interval 0: every capture goes up on its own.
+    expect(l0Run(pending, 0, 0)).toHaveLength(1);
   });
 });

@@ -81,7 +81,7 @@ const MALFORMED: Array<[string, string, RegExp]> = [
   ['only a comment', '# nothing\n', /file is empty/],
   ['YAML syntax error', 'dbs:\n  - path: /a.db\n    replicas: [\n', /line \d+: invalid YAML/],
   ['tab indentation', 'dbs:\n\t- path: /a.db\n', /invalid YAML/],
-  ['duplicate key', 'dbs: []\ndbs: []\n', /invalid YAML/],
+  ['duplicate key', 'dbs: []\ndbs: []\n', /line 2: dbs: duplicate key/],
   ['top level is a list', '- a\n- b\n', /\(top level\): expected a mapping/],
   ['dbs missing', 'addr: ":9090"\n', /dbs: required/],
   ['dbs is a mapping', 'dbs:\n  path: /a.db\n', /dbs: expected a list/],

@@ -1,0 +1,78 @@
+// Two replica settings that would write the same files: two databases onto one replica, a database
+// onto one location twice, or a replica inside what walship or the application writes locally.
+// Restore would then hand back another database's data, so the config is refused.
+import path from 'node:path';
+import { stagingDirOf } from './staging-path.js';
+import type { DbConfig, ReplicaConfig } from './types.js';
+
+/**
+ * A string equal for two replicas exactly when they name the same storage location. A new
+ * replica type adds its case here (bucket and prefix for object storage, say).
+ */
+export function replicaIdentity(r: ReplicaConfig): string {
+  switch (r.type) {
+    case 'file':
+      return `file:${trimSlashes(path.resolve(r.path))}`;
+    case 'sftp': {
+      const s = r.sftp!;
+      const p = trimSlashes(path.posix.normalize(r.path));
+      // An absolute path is the same directory whoever logs in; a relative one is under a home.
+      const who = p.startsWith('/') ? '' : `${s.user}@`;
+      return `sftp:${who}${s.host.toLowerCase()}:${s.port}:${p}`;
+    }
+    case 's3': {
+      const s = r.s3!;
+      // The same bucket and prefix on the same endpoint (AWS itself when none is set).
+      return `s3:${(s.endpoint ?? 'aws').toLowerCase()}:${s.bucket}:${trimSlashes(path.posix.normalize(r.path))}`;
+    }
+    default: {
+      const unknown: never = r.type;
+      throw new Error(`replicaIdentity: no identity for replica type ${String(unknown)}`);
+    }
+  }
+}
+
+export interface Overlap {
+  /** The key the error is reported at. */
+  key: string;
+  message: string;
+}
+
+/** The first overlap in the list of databases, or null. */
+export function findOverlap(dbs: readonly DbConfig[]): Overlap | null {
+  const owners = new Map<string, { db: DbConfig; replica: ReplicaConfig }>();
+  for (const db of dbs) {
+    for (const r of db.replicas) {
+      const id = replicaIdentity(r);
+      const first = owners.get(id);
+      if (first) {
+        const what = first.db === db ? `database ${db.path} twice` : `databases ${first.db.path} (${first.replica.keyPath}) and ${db.path}`;
+        return { key: r.keyPath, message: `same replica location as ${first.replica.keyPath}: it would hold ${what}; give each its own path` };
+      }
+      owners.set(id, { db, replica: r });
+      if (r.type === 'file') {
+        const local = localConflict(path.resolve(r.path), dbs);
+        if (local) return { key: r.keyPath, message: local };
+      }
+    }
+  }
+  return null;
+}
+
+/** Whether a file replica directory is a database file, its directory, or in its staging directory. */
+function localConflict(dir: string, dbs: readonly DbConfig[]): string | null {
+  for (const db of dbs) {
+    if (dir === db.path) return `${dir} is the database file of ${db.keyPath}`;
+    if (dir === path.dirname(db.path)) return `${dir} is the directory of database ${db.path} (${db.keyPath}); use a directory of its own`;
+    const staging = stagingDirOf(db.path);
+    const rel = path.relative(staging, dir);
+    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) {
+      return `${dir} is inside ${staging}, the local staging directory of ${db.path} (${db.keyPath})`;
+    }
+  }
+  return null;
+}
+
+function trimSlashes(p: string): string {
+  return p.length > 1 ? p.replace(/\/+$/, '') : p;
+}
