@@ -28,6 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 $SUDO bash .ci/docker-setup.sh
+bash scripts/setup-podman.sh
 
 # Litestream, pinned, for the tests that restore each tool's replica with the other.
 LITESTREAM_VERSION=v0.5.18

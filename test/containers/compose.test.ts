@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
-import { IMAGES, NODE_IMAGE, appStats, buildImages, docker, exitCodeOf, jsonLogs, parseJsonLines, readDb, repoRoot, uniqueName, waitFor } from './docker.js';
+import { IMAGES, NODE_IMAGE, appStats, buildImages, engine, exitCodeOf, jsonLogs, parseJsonLines, readDb, repoRoot, uniqueName, waitFor } from './docker.js';
 import { freePort } from '../helpers/ports.js';
 
 
@@ -41,7 +41,7 @@ describe('compose.yaml with docker-compose standalone', () => {
     const composeBuild = process.env.WALSHIP_COMPOSE_BUILD === '1';
     if (!composeBuild) {
       for (const [built, named] of [[IMAGES.walship, 'walship:local'], [IMAGES.sftp, 'walship-sftp:local'], [IMAGES.app, 'walship-demo-app:local']] as const) {
-        await docker(['tag', built, named]);
+        await engine(['tag', built, named]);
       }
     }
     appPort = await freePort();
@@ -84,7 +84,7 @@ describe('compose.yaml with docker-compose standalone', () => {
     const ltx = await waitFor(
       'LTX files on the sftp replica',
       async () => {
-        const r = await docker(['run', '--rm', '-v', `${project}_replica:/r:ro`, '--entrypoint', 'find', IMAGES.app, '/r/chroot/replica/cache.db/ltx', '-name', '*.ltx']);
+        const r = await engine(['run', '--rm', '-v', `${project}_replica:/r:ro`, '--entrypoint', 'find', IMAGES.app, '/r/chroot/replica/cache.db/ltx', '-name', '*.ltx']);
         const files = r.stdout.split('\n').filter(Boolean);
         return files.length >= 2 ? files : undefined;
       },
@@ -97,7 +97,7 @@ describe('compose.yaml with docker-compose standalone', () => {
     expect(logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
 
     // Informational: the image's HEALTHCHECK asks /healthz on addr (set in images/walship/walship.yml).
-    const health = await docker(['inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{end}}', walship]);
+    const health = await engine(['inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{end}}', walship]);
     console.log(`walship container health: ${health.stdout.trim() || 'none'}`);
   });
 
@@ -107,7 +107,7 @@ describe('compose.yaml with docker-compose standalone', () => {
     expect(stop.code, stop.out).toBe(0);
     const walship = await containerOf('walship');
     expect(await exitCodeOf(walship)).toBe(0);
-    expect(parseJsonLines((await docker(['logs', walship])).stdout).filter((l) => l.event === 'stopped').pop()?.shipped).toBe(true);
+    expect(parseJsonLines((await engine(['logs', walship])).stdout).filter((l) => l.event === 'stopped').pop()?.shipped).toBe(true);
     const volume = `${project}_data`;
     const final = await readDb(volume);
     expect(final.integrity).toBe('ok');
@@ -116,12 +116,12 @@ describe('compose.yaml with docker-compose standalone', () => {
     // Lose the volume, then `up` again: restore rebuilds cache.db from the replica first.
     const rm = await compose(['rm', '-f', '-s', '-v', 'app', 'walship', 'restore']);
     expect(rm.code, rm.out).toBe(0);
-    await docker(['volume', 'rm', volume]);
+    await engine(['volume', 'rm', volume]);
     const up = await compose(['up', '-d']);
     expect(up.code, up.out).toBe(0);
 
     const restore = await containerOf('restore');
-    await waitFor('restore to finish', async () => ((await docker(['inspect', '-f', '{{.State.Status}}', restore])).stdout.trim() === 'exited' ? true : undefined), 60_000);
+    await waitFor('restore to finish', async () => ((await engine(['inspect', '-f', '{{.State.Status}}', restore])).stdout.trim() === 'exited' ? true : undefined), 60_000);
     expect(await exitCodeOf(restore)).toBe(0);
     expect((await jsonLogs(restore)).some((l) => l.event === 'restored')).toBe(true);
 

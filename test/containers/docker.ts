@@ -1,18 +1,22 @@
-// Shared pieces of the container tests: building the repo's images once, one-shot `docker run`s,
-// volumes, and reading the demo app's counter out of a database or a replica.
+// Shared pieces of the container tests: building the repo's images once per engine, one-shot
+// `run`s, volumes, and reading the demo app's database out of a volume or a replica.
 //
-// Needs a Docker engine (.ci/docker-setup.sh brings one up, with the stand-in base images).
+// Runs on Docker (.ci/docker-setup.sh brings one up, with the stand-in base images) or on Podman
+// (WALSHIP_ENGINE=podman through test/containers/with-podman.sh; see engine.ts).
 // Ryuk cannot be pulled here, so it is off and every test removes its own containers, volumes and
 // networks in afterAll. Tests reach containers only through ports published on 127.0.0.1 or
-// through `docker exec`/`docker run` on a network the test created.
+// through `exec`/`run` on a network the test created.
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GenericContainer } from 'testcontainers';
+import { ENGINE, dockerItself, engine, isPodman, podman } from './engine.js';
+
+export { ENGINE, engine, isPodman } from './engine.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..');
@@ -26,53 +30,72 @@ export const IMAGES = {
   app: 'walship-demo-app:test',
 } as const;
 
-export interface DockerResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the docker CLI; rejects on a non-zero exit unless `allowFail`. */
-export function docker(args: string[], opts: { timeoutMs?: number; allowFail?: boolean } = {}): Promise<DockerResult> {
-  return new Promise((resolve, reject) => {
-    execFile('docker', args, { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const errCode = (err as { code?: unknown } | null)?.code;
-      const code = err ? (typeof errCode === 'number' ? errCode : 1) : 0;
-      const result = { code, stdout: String(stdout), stderr: String(stderr) };
-      if (code !== 0 && !opts.allowFail) {
-        reject(new Error(`docker ${args.join(' ')} exited ${code}: ${result.stderr.trim() || result.stdout.trim()}`));
-      } else {
-        resolve(result);
-      }
-    });
-  });
-}
-
 // ---- images ---------------------------------------------------------------------------------
 
+const BUILDS: { name: keyof typeof IMAGES; context: string; args: Record<string, string> }[] = [
+  { name: 'walship', context: repoRoot, args: { NODE_IMAGE } },
+  { name: 'sftp', context: path.join(repoRoot, 'images', 'sftp'), args: {} },
+  { name: 'app', context: path.join(repoRoot, 'images', 'demo-app'), args: {} },
+];
+
 /**
- * Builds the three images from the repo's Dockerfiles, once per machine at a time: test files run
- * in parallel workers, so a lock file keeps a second build waiting (it then hits the layer cache).
- * Returns how long each build took, in seconds.
+ * Builds the three images from the repo's Dockerfiles, once per machine and engine at a time:
+ * test files run in parallel workers, so a lock file keeps a second build waiting (it then hits
+ * the layer cache). On Podman, when a Docker engine answers, the images are built by Docker (its
+ * layer cache is warm from the Docker run) and copied with `docker save | podman load`, only when
+ * Podman's image IDs differ; that is faster than building the native modules again. Without
+ * Docker, Podman builds them itself. Returns how long each step took, in seconds.
  */
 export async function buildImages(): Promise<Record<string, number>> {
-  const lock = path.join(os.tmpdir(), 'walship-container-tests.build.lock');
+  const lock = path.join(os.tmpdir(), `walship-container-tests.${ENGINE}.build.lock`);
   await acquireLock(lock, 15 * 60_000);
   try {
     const times: Record<string, number> = {};
-    const build = async (name: string, context: string, tag: string, args: Record<string, string> = {}): Promise<void> => {
+    const timed = async (name: string, fn: () => Promise<unknown>): Promise<void> => {
       const t = Date.now();
-      await GenericContainer.fromDockerfile(context).withBuildArgs(args).build(tag, { deleteOnExit: false });
+      await fn();
       times[name] = Math.round((Date.now() - t) / 100) / 10;
     };
-    await build('walship', repoRoot, IMAGES.walship, { NODE_IMAGE });
-    await build('sftp', path.join(repoRoot, 'images', 'sftp'), IMAGES.sftp);
-    await build('app', path.join(repoRoot, 'images', 'demo-app'), IMAGES.app);
-    console.log(`image builds (s, ${NODE_IMAGE}): ${JSON.stringify(times)}`);
+    const haveDocker = !isPodman || (await dockerItself(['info'], { allowFail: true, timeoutMs: 20_000 })).code === 0;
+    const builder = haveDocker ? dockerItself : podman;
+    for (const b of BUILDS) {
+      const args = Object.entries(b.args).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
+      await timed(b.name, () => builder(['build', '-q', '-t', IMAGES[b.name], ...args, b.context], { timeoutMs: 15 * 60_000 }));
+    }
+    if (isPodman && haveDocker) await timed('podman load', loadIntoPodman);
+    console.log(`image builds on ${ENGINE}${isPodman && haveDocker ? ' (built by Docker)' : ''} (s, ${NODE_IMAGE}): ${JSON.stringify(times)}`);
     return times;
   } finally {
     rmSync(lock, { force: true });
   }
+}
+
+/** `docker save | podman load` for the images whose IDs differ between the two stores. */
+async function loadIntoPodman(): Promise<void> {
+  const stale: string[] = [];
+  for (const tag of Object.values(IMAGES)) {
+    const d = (await dockerItself(['image', 'inspect', '-f', '{{.Id}}', tag])).stdout.trim();
+    const p = (await podman(['image', 'inspect', '-f', '{{.Id}}', tag], { allowFail: true })).stdout.trim();
+    if (d.replace(/^sha256:/, '') !== p.replace(/^sha256:/, '')) stale.push(tag);
+  }
+  if (stale.length === 0) return;
+  const env = { ...process.env };
+  delete env.DOCKER_HOST;
+  await new Promise<void>((resolve, reject) => {
+    const save = spawn('docker', ['save', ...stale], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const load = spawn('podman', ['load'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    save.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    load.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    save.stdout.pipe(load.stdin);
+    let pending = 2;
+    const done = (what: string) => (code: number | null) => {
+      if (code !== 0) reject(new Error(`docker save ${stale.join(' ')} | podman load: ${what} exited ${code}: ${err.trim()}`));
+      else if (--pending === 0) resolve();
+    };
+    save.on('close', done('docker save'));
+    load.on('close', done('podman load'));
+  });
 }
 
 async function acquireLock(file: string, staleMs: number): Promise<void> {
@@ -116,7 +139,12 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Polls `fn` until it returns a value other than undefined; throws with `what` on timeout. */
+/**
+ * Polls `fn` until it returns a value other than undefined; throws with `what` on timeout. A throw
+ * from `fn` counts as "not yet" (a container still starting, a connection refused), except an
+ * assertion: an `expect` failing inside the poll fails at once instead of being retried until a
+ * later poll happens to pass. Poll for a condition here, and assert on what it returns afterwards.
+ */
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 500): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -125,11 +153,17 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>,
       const v = await fn();
       if (v !== undefined) return v;
     } catch (err) {
+      if (isAssertion(err)) throw err;
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
     await sleep(intervalMs);
   }
+}
+
+/** vitest's `expect` (chai) throws AssertionError; so does node:assert. */
+export function isAssertion(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'AssertionError' || err.constructor.name === 'AssertionError');
 }
 
 /** A unique lowercase name for this run's networks, volumes and projects. */
@@ -152,19 +186,19 @@ export function writeHostFile(dir: string, name: string, text: string): string {
 }
 
 export async function createVolume(name: string): Promise<string> {
-  await docker(['volume', 'create', name]);
+  await engine(['volume', 'create', name]);
   return name;
 }
 
 export async function removeQuietly(kind: 'container' | 'volume' | 'network', names: string[]): Promise<void> {
   if (names.length === 0) return;
   const args = kind === 'container' ? ['rm', '-f', '-v', ...names] : [kind, 'rm', ...names];
-  await docker(args, { allowFail: true, timeoutMs: 60_000 });
+  await engine(args, { allowFail: true, timeoutMs: 60_000 });
 }
 
 /** The container's stdout and stderr so far. */
 export async function logsOf(id: string): Promise<string> {
-  const r = await docker(['logs', id], { allowFail: true });
+  const r = await engine(['logs', id], { allowFail: true });
   return r.stdout + r.stderr;
 }
 
@@ -188,7 +222,7 @@ export function parseJsonLines(text: string): Record<string, unknown>[] {
 }
 
 export async function exitCodeOf(id: string): Promise<number> {
-  const r = await docker(['inspect', '-f', '{{.State.ExitCode}}', id]);
+  const r = await engine(['inspect', '-f', '{{.State.ExitCode}}', id]);
   return Number(r.stdout.trim());
 }
 
@@ -196,7 +230,7 @@ export async function exitCodeOf(id: string): Promise<number> {
 
 /** Runs the keygen one-shot (images/sftp's walship-keygen) on a keys volume. */
 export async function makeKeys(keysVolume: string, sftpHost: string): Promise<void> {
-  await docker(['run', '--rm', '-e', `SFTP_HOST=${sftpHost}`, '-v', `${keysVolume}:/keys`, '--entrypoint', '/usr/local/bin/walship-keygen', IMAGES.sftp]);
+  await engine(['run', '--rm', '-e', `SFTP_HOST=${sftpHost}`, '-v', `${keysVolume}:/keys`, '--entrypoint', '/usr/local/bin/walship-keygen', IMAGES.sftp]);
 }
 
 /** A walship config replicating /data/cache.db to `replicaPath` on the sftp host. */
@@ -216,24 +250,35 @@ export function walshipConfig(opts: { sftpHost: string; replicaPath: string; add
 }
 
 export interface DbState {
+  /** The demo app's counter ("writes" in diskcache's Cache table). */
   writes: number;
   integrity: string;
+  /** sha256 of the database's full logical content (Python's iterdump, the `.dump` of sqlite3). */
+  digest: string;
+  /** Rows per table, to say what differs when two digests do. */
+  rows: Record<string, number>;
 }
 
 const READ_DB = [
-  'import json, sqlite3, sys',
+  'import hashlib, json, sqlite3, sys',
   'con = sqlite3.connect(sys.argv[1])',
   'row = con.execute("SELECT value FROM Cache WHERE key = ?", ("writes",)).fetchone()',
-  'print(json.dumps({"writes": row[0] if row else 0, "integrity": con.execute("PRAGMA integrity_check").fetchone()[0]}))',
+  'h = hashlib.sha256()',
+  'for line in con.iterdump(): h.update(line.encode() + b"\\n")',
+  'tables = [t for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = \'table\' ORDER BY name")]',
+  'rows = {t: con.execute("SELECT count(*) FROM \\"%s\\"" % t).fetchone()[0] for t in tables}',
+  'print(json.dumps({"writes": row[0] if row else 0, "integrity": con.execute("PRAGMA integrity_check").fetchone()[0], "digest": h.hexdigest(), "rows": rows}))',
 ].join('\n');
 
 /**
- * Reads the demo app's "writes" counter and runs integrity_check, on the database at
- * /data/cache.db of a volume, with Python's sqlite3 in the app image (diskcache keeps an int
- * value in the Cache table's value column). Reading never writes.
+ * Reads a database at /data/cache.db of a volume, with Python's sqlite3 in the app image: the
+ * demo app's "writes" counter (diskcache keeps an int value in the Cache table's value column),
+ * integrity_check, and a digest of its whole content, the oracle for "restored exactly": two
+ * databases with equal digests hold the same schema and the same rows. Reads only (a last
+ * connection closing may checkpoint the WAL, which moves pages, not content).
  */
 export async function readDb(volume: string): Promise<DbState> {
-  const r = await docker(['run', '--rm', '--user', '10001:10001', '-v', `${volume}:/data`, '--entrypoint', 'python3', IMAGES.app, '-c', READ_DB, '/data/cache.db']);
+  const r = await engine(['run', '--rm', '--user', '10001:10001', '-v', `${volume}:/data`, '--entrypoint', 'python3', IMAGES.app, '-c', READ_DB, '/data/cache.db']);
   return JSON.parse(r.stdout.trim()) as DbState;
 }
 
@@ -249,7 +294,7 @@ export function walshipRunArgs(network: string, keysVolume: string, configFile: 
 export async function restoreFromReplica(network: string, keysVolume: string, configFile: string): Promise<DbState & { log: string }> {
   const scratch = await createVolume(uniqueName('walship-check'));
   try {
-    const r = await docker([
+    const r = await engine([
       'run', '--rm', ...walshipRunArgs(network, keysVolume, configFile), '-v', `${scratch}:/data`,
       IMAGES.walship, 'restore', '-config', '/etc/walship/walship.yml', '/data/cache.db',
     ], { timeoutMs: 60_000 });
