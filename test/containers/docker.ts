@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GenericContainer } from 'testcontainers';
+import { expect } from 'vitest';
 import { ENGINE, dockerItself, engine, isPodman, podman } from './engine.js';
 
 export { ENGINE, engine, isPodman } from './engine.js';
@@ -303,6 +304,39 @@ export async function restoreFromReplica(network: string, keysVolume: string, co
   } finally {
     await removeQuietly('volume', [scratch]);
   }
+}
+
+/**
+ * Freezes the app (pause), reads what it has committed, polls restores from the replica until one
+ * has reached the same counter, and lets the app go on. Then, once, the assertions: the restored
+ * database is exactly the source (same content digest, the oracle), and no restore along the way
+ * ran ahead of the source or went backwards. Returns the counter.
+ */
+export async function expectReplicaCaughtUp(opts: { appId: string; dataVolume: string; restore: () => Promise<DbState>; timeoutMs: number }): Promise<number> {
+  await engine(['pause', opts.appId]);
+  let source: DbState;
+  let restored: DbState;
+  const seen: number[] = [];
+  try {
+    source = await readDb(opts.dataVolume);
+    restored = await waitFor(
+      `the replica to reach writes=${source.writes}`,
+      async () => {
+        const r = await opts.restore();
+        seen.push(r.writes);
+        return r.writes >= source.writes ? r : undefined;
+      },
+      opts.timeoutMs,
+      1000,
+    );
+  } finally {
+    await engine(['unpause', opts.appId]);
+  }
+  expect(source.integrity).toBe('ok');
+  expect(restored.integrity).toBe('ok');
+  expect(seen, 'restores along the way: never ahead of the source, never backwards').toEqual([...seen].sort((a, b) => a - b));
+  expect({ writes: restored.writes, rows: restored.rows, digest: restored.digest }).toEqual({ writes: source.writes, rows: source.rows, digest: source.digest });
+  return source.writes;
 }
 
 /** Reads the app's /stats through its port on 127.0.0.1. */

@@ -15,7 +15,6 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import {
-  type DbState,
   IMAGES,
   WalshipTestContainer,
   appStats,
@@ -23,6 +22,7 @@ import {
   createVolume,
   engine,
   exitCodeOf,
+  expectReplicaCaughtUp,
   hostDir,
   jsonLogs,
   makeKeys,
@@ -110,38 +110,8 @@ describe('walship sidecar, demo app and SFTP replica containers', () => {
     return c;
   }
 
-  /**
-   * Freezes the app, reads what it has committed, polls restores from the replica until one has
-   * reached the same counter, and lets the app go on. Then, once, the assertions: the restored
-   * database is exactly the source (same content digest, the oracle), and no restore along the
-   * way ran ahead of the source or went backwards.
-   */
-  async function expectReplicaCaughtUp(timeoutMs: number): Promise<number> {
-    await engine(['pause', app.getId()]);
-    let source: DbState;
-    const seen: number[] = [];
-    let restored: DbState;
-    try {
-      source = await readDb(data);
-      restored = await waitFor(
-        `the replica to reach writes=${source.writes}`,
-        async () => {
-          const r = await restoreFromReplica(network.getName(), keys, configFile);
-          seen.push(r.writes);
-          return r.writes >= source.writes ? r : undefined;
-        },
-        timeoutMs,
-        1000,
-      );
-    } finally {
-      await engine(['unpause', app.getId()]);
-    }
-    expect(source.integrity).toBe('ok');
-    expect(restored.integrity).toBe('ok');
-    expect(seen, 'restores along the way: never ahead of the source, never backwards').toEqual([...seen].sort((a, b) => a - b));
-    expect({ writes: restored.writes, rows: restored.rows, digest: restored.digest }).toEqual({ writes: source.writes, rows: source.rows, digest: source.digest });
-    return source.writes;
-  }
+  const caughtUp = (timeoutMs: number): Promise<number> =>
+    expectReplicaCaughtUp({ appId: app.getId(), dataVolume: data, restore: () => restoreFromReplica(network.getName(), keys, configFile), timeoutMs });
 
   beforeAll(async () => {
     await buildImages();
@@ -168,7 +138,7 @@ describe('walship sidecar, demo app and SFTP replica containers', () => {
     appPort = app.getMappedPort(8080);
     sidecar = await startSidecar(data);
     await waitFor('20 writes', async () => ((await appStats(appPort)).writes >= 20 ? true : undefined), 30_000);
-    const n = await expectReplicaCaughtUp(30_000);
+    const n = await caughtUp(30_000);
     expect(n).toBeGreaterThanOrEqual(20);
     console.log(`replica caught up with ${n} writes`);
     const logs = await jsonLogs(sidecar.getId());
@@ -183,7 +153,7 @@ describe('walship sidecar, demo app and SFTP replica containers', () => {
     const restarts = (await jsonLogs(sidecar.getId())).filter((l) => l.event === 'started').length;
     await engine(['start', sidecar.getId()]);
     await waitFor('the sidecar to start again', async () => ((await jsonLogs(sidecar.getId())).filter((l) => l.event === 'started').length > restarts ? true : undefined), 60_000);
-    const n = await expectReplicaCaughtUp(30_000);
+    const n = await caughtUp(30_000);
     expect(n).toBeGreaterThanOrEqual(before + 15);
   }, 120_000);
 
@@ -198,7 +168,7 @@ describe('walship sidecar, demo app and SFTP replica containers', () => {
     const back = Date.now();
     // Shipping retries back off (up to 30 s per try), so draining can take a while after the
     // server returns.
-    const n = await expectReplicaCaughtUp(240_000);
+    const n = await caughtUp(240_000);
     console.log(`backlog of ${n - before} writes drained ${((Date.now() - back) / 1000).toFixed(1)} s after sshd returned`);
     expect(n).toBeGreaterThanOrEqual(during);
     const logs = await jsonLogs(sidecar.getId());
@@ -240,7 +210,7 @@ describe('walship sidecar, demo app and SFTP replica containers', () => {
     // A new sidecar on the restored volume carries on where the replica stands.
     sidecar = await startSidecar(fresh);
     await waitFor('more writes', async () => ((await appStats(appPort)).writes >= final.writes + 20 ? true : undefined), 30_000);
-    const n = await expectReplicaCaughtUp(30_000);
+    const n = await caughtUp(30_000);
     expect(n).toBeGreaterThanOrEqual(final.writes + 20);
   });
 
