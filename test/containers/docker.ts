@@ -9,7 +9,7 @@
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,19 +99,32 @@ async function loadIntoPodman(): Promise<void> {
   });
 }
 
+/** A lock file holding the holder's pid; stale when that process is gone or it is too old. */
 async function acquireLock(file: string, staleMs: number): Promise<void> {
   for (;;) {
     try {
-      closeSync(openSync(file, 'wx'));
+      const fd = openSync(file, 'wx');
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
       return;
     } catch {
       try {
-        if (Date.now() - statSync(file).mtimeMs > staleMs) rmSync(file, { force: true });
+        const holder = Number(readFileSync(file, 'utf8'));
+        if (Date.now() - statSync(file).mtimeMs > staleMs || (holder > 0 && !alive(holder))) rmSync(file, { force: true });
       } catch {
         // gone in between: try again
       }
       await sleep(500);
     }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
