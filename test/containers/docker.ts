@@ -130,9 +130,34 @@ function alive(pid: number): boolean {
 
 /**
  * GenericContainer with two settings testcontainers has no method for: ports published on
- * 127.0.0.1 only, and a read-only root filesystem.
+ * 127.0.0.1 only, and a read-only root filesystem; and two things Podman's Docker-compatible API
+ * (4.3.1) does differently, evened out here so the tests run unchanged on both engines.
  */
 export class WalshipTestContainer extends GenericContainer {
+  constructor(image: string) {
+    super(image);
+    // Docker's default stop timeout. Podman's API stores 0 for a container created without one,
+    // and every `podman stop` without -t is then an immediate SIGKILL (no graceful shutdown).
+    this.createOpts.StopTimeout = 10;
+  }
+
+  override async start(): ReturnType<GenericContainer['start']> {
+    if (isPodman) await this.publishImagePorts();
+    return super.start();
+  }
+
+  /**
+   * Podman's API lists an image's EXPOSEd ports under HostConfig.PortBindings, with no binding,
+   * even when nothing publishes them; testcontainers then waits for them to be bound and times
+   * out. So on Podman they are published, on 127.0.0.1 like the others (and unused).
+   */
+  private async publishImagePorts(): Promise<void> {
+    const [image] = JSON.parse((await engine(['image', 'inspect', this.imageName.string])).stdout) as { Config?: { ExposedPorts?: Record<string, unknown> } }[];
+    const bound = new Set(Object.keys(this.hostConfig.PortBindings ?? {}));
+    const missing = Object.keys(image?.Config?.ExposedPorts ?? {}).filter((p) => !bound.has(p)).map((p) => Number(p.split('/')[0]));
+    if (missing.length > 0) this.withLoopbackPorts(...missing);
+  }
+
   withLoopbackPorts(...ports: number[]): this {
     this.withExposedPorts(...ports);
     for (const key of Object.keys(this.hostConfig.PortBindings ?? {})) {
