@@ -14,7 +14,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
-import { IMAGES, NODE_IMAGE, appStats, buildImages, engine, exitCodeOf, isPodman, jsonLogs, parseJsonLines, readDb, repoRoot, restoreFromReplica, uniqueName, waitFor } from './docker.js';
+import { IMAGES, NODE_IMAGE, appStats, engine, exitCodeOf, isPodman, jsonLogs, parseJsonLines, readDb, repoRoot, restoreFromReplica, uniqueName, waitFor } from './docker.js';
 import { freePort } from '../helpers/ports.js';
 
 
@@ -79,7 +79,6 @@ describe(`compose.yaml with ${isPodman ? 'podman-compose' : 'docker-compose stan
     // Dockerfiles: tag them, so `up` need not build again. (docker-compose 1.x sends its build
     // context differently from the docker CLI, which misses the layer cache and would rebuild the
     // native modules, about 100 s.) WALSHIP_COMPOSE_BUILD=1 makes compose build them itself.
-    await buildImages();
     const composeBuild = process.env.WALSHIP_COMPOSE_BUILD === '1' && !isPodman;
     if (!composeBuild) {
       for (const [built, named] of [[IMAGES.walship, 'walship:local'], [IMAGES.sftp, 'walship-sftp:local'], [IMAGES.app, 'walship-demo-app:local']] as const) {

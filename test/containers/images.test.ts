@@ -8,7 +8,6 @@ import { Network, Wait, type StartedNetwork, type StartedTestContainer } from 't
 import {
   IMAGES,
   WalshipTestContainer,
-  buildImages,
   createVolume,
   engine,
   hostDir,
@@ -29,7 +28,6 @@ describe('the images', () => {
   let dir: string;
 
   beforeAll(async () => {
-    await buildImages();
     network = await new Network().start();
     dir = hostDir('walship-images');
   }, 600_000);

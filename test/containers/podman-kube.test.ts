@@ -20,7 +20,6 @@ import YAML from 'yaml';
 import {
   IMAGES,
   appStats,
-  buildImages,
   engine,
   exitCodeOf,
   expectReplicaCaughtUp,
@@ -97,7 +96,6 @@ describe('k8s/ as pods on podman kube play', () => {
 
   beforeAll(async () => {
     expect(isPodman, 'podman-kube.test.ts runs on Podman: test/containers/with-podman.sh npx vitest run --config test/containers/vitest.config.ts').toBe(true);
-    await buildImages();
     dir = hostDir('walship-kube');
     keysDir = path.join(dir, 'keys');
     outDir = path.join(dir, 'pods');

@@ -18,7 +18,6 @@ import {
   IMAGES,
   WalshipTestContainer,
   appStats,
-  buildImages,
   createVolume,
   engine,
   exitCodeOf,
@@ -114,7 +113,6 @@ describe('walship sidecar, demo app and SFTP replica containers', () => {
     expectReplicaCaughtUp({ appId: app.getId(), dataVolume: data, restore: () => restoreFromReplica(network.getName(), keys, configFile), timeoutMs });
 
   beforeAll(async () => {
-    await buildImages();
     network = await new Network().start();
     dir = hostDir('walship-ctest');
     configFile = writeHostFile(dir, 'walship.yml', walshipConfig({ sftpHost: SFTP_ALIAS, replicaPath: '/replica/cache.db', addr: ':9090' }));

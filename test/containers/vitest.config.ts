@@ -3,8 +3,8 @@
 // and on Podman (its Docker-compatible API; see with-podman.sh):
 //   test/containers/with-podman.sh npx vitest run --config test/containers/vitest.config.ts
 // Needs Docker (bash .ci/docker-setup.sh) and, for the second, Podman (scripts/setup-podman.sh).
-// The first file to start builds the three images (about 100 s on two cores for walship's native
-// modules); the others wait for it and hit the cache. On Podman they are copied from Docker.
+// global-setup.ts builds the three images before any file starts (about 100 s on two idle cores
+// for walship's native modules, nothing when cached); on Podman they are copied from Docker.
 //
 // The two passes run the same files, except: podman-kube.test.ts (podman kube play) only on
 // Podman, and k8s-manifests.test.ts (no engine at all) only in the Docker pass.
@@ -16,10 +16,11 @@ export default defineConfig({
   test: {
     root: new URL('../..', import.meta.url).pathname,
     include: ['test/containers/**/*.test.ts'],
+    globalSetup: ['test/containers/global-setup.ts'],
     exclude: [podman ? 'test/containers/k8s-manifests.test.ts' : 'test/containers/podman-kube.test.ts', '**/node_modules/**'],
     // Generous: CI machines have run the same tests four times slower than these.
     testTimeout: 360_000,
-    hookTimeout: 900_000,
+    hookTimeout: 600_000,
     pool: 'forks',
     maxWorkers: 2,
     // Scenarios inside a file share containers and run in order.
