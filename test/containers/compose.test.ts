@@ -113,6 +113,8 @@ describe(`compose.yaml with ${isPodman ? 'podman-compose' : 'docker-compose stan
     if (env) await env.down({ removeVolumes: true, timeout: 30_000 }).catch(() => undefined);
     // Whatever up left behind if it failed half-way.
     await compose(isPodman ? ['down', '-v', '-t', '10'] : ['down', '-v', '--remove-orphans', '-t', '10']);
+    // podman-compose 1.0.3's down leaves the project's network.
+    if (isPodman) await engine(['network', 'rm', '-f', `${project}_default`], { allowFail: true });
   }, 180_000);
 
   it('comes up from nothing: keys made, empty replica tolerated, app writing, sidecar shipping', async () => {

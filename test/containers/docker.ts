@@ -121,10 +121,15 @@ export async function createVolume(name: string): Promise<string> {
   return name;
 }
 
+/**
+ * Removes each of `names`, ignoring those already gone. One command per name: Podman refuses the
+ * whole list when one name is missing (Docker removes the others), which left containers, and the
+ * volumes they held, behind.
+ */
 export async function removeQuietly(kind: 'container' | 'volume' | 'network', names: string[]): Promise<void> {
-  if (names.length === 0) return;
-  const args = kind === 'container' ? ['rm', '-f', '-v', ...names] : [kind, 'rm', ...names];
-  await engine(args, { allowFail: true, timeoutMs: 60_000 });
+  await Promise.all(
+    names.map((name) => engine(kind === 'container' ? ['rm', '-f', '-v', name] : [kind, 'rm', name], { allowFail: true, timeoutMs: 60_000 })),
+  );
 }
 
 /** The container's stdout and stderr so far. */
