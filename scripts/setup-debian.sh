@@ -29,6 +29,7 @@ fi
 
 $SUDO bash .ci/docker-setup.sh
 bash scripts/setup-prometheus.sh
+bash scripts/setup-podman.sh
 
 # Litestream, pinned, for the tests that restore each tool's replica with the other.
 LITESTREAM_VERSION=v0.5.18

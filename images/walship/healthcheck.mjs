@@ -1,8 +1,12 @@
-// Docker HEALTHCHECK for the walship image (node is there; curl is not).
+// Docker HEALTHCHECK and Kubernetes exec probe for the walship image (node is there; curl is not).
+//
+//   node /app/healthcheck.mjs            asks /healthz (HEALTHCHECK, startup and liveness probes)
+//   node /app/healthcheck.mjs /readyz    asks /readyz (readiness probe)
 //
 // It reads PID 1's command line. For `walship replicate`, it finds the config (-config/--config,
 // else $WALSHIP_CONFIG, else /etc/walship.yml), reads its top-level `addr:` and asks
-// http://HOST:PORT/healthz (HOST 127.0.0.1 when addr has none or a wildcard). Exit 0 is healthy.
+// http://HOST:PORT/healthz, or the path given as the argument (HOST 127.0.0.1 when addr has none
+// or a wildcard). Exit 0 is healthy.
 //
 // Tolerant by design: when PID 1 is not `replicate` (restore, ltx, version), or the config sets no
 // addr, there is nothing to ask, and it reports healthy. HEALTHCHECK is only meaningful with addr.
@@ -54,10 +58,12 @@ const port = Number(addr.slice(colon + 1));
 if (host === '' || host === '0.0.0.0') host = '127.0.0.1';
 if (host === '::') host = '::1';
 
-const req = http.get({ host, port, path: '/healthz', timeout: 4000 }, (res) => {
+const probePath = process.argv[2] ?? '/healthz';
+if (probePath !== '/healthz' && probePath !== '/readyz') done(1, `unknown path ${probePath}: /healthz or /readyz`);
+const req = http.get({ host, port, path: probePath, timeout: 4000 }, (res) => {
   res.resume();
-  if (res.statusCode === 200) done(0, `healthz ${res.statusCode}`);
-  done(1, `healthz answered ${res.statusCode}`);
+  if (res.statusCode === 200) done(0, `${probePath} ${res.statusCode}`);
+  done(1, `${probePath} answered ${res.statusCode}`);
 });
 req.on('timeout', () => req.destroy(new Error('timed out')));
-req.on('error', (err) => done(1, `healthz http://${host}:${port}/healthz: ${err.message}`));
+req.on('error', (err) => done(1, `http://${host}:${port}${probePath}: ${err.message}`));

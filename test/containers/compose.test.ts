@@ -1,15 +1,24 @@
-// compose.yaml end to end with the standalone docker-compose (1.29 here), as a user runs it from a
-// fresh clone: keygen -> sftp -> restore -> app + walship, with no manual step and host key
-// verification on. Then the disaster drill: stop app and sidecar, delete the data volume, bring
-// the project up again, and the app starts with exactly the data it had.
+// compose.yaml end to end, as a user runs it from a fresh clone: keygen -> sftp -> restore ->
+// app + walship, with no manual step and host key verification on. Then the disaster drill: stop
+// app and sidecar, delete the data volume, bring the project up again, and the app starts with
+// exactly the data it had, which is exactly what a restore from the replica holds.
+//
+// On Docker: the standalone docker-compose (1.29 here), through testcontainers, with one `up`.
+// On Podman: podman-compose 1.0.3 (Debian 12), and here the engines differ: podman-compose 1.0.3
+// reads depends_on only for the start order and ignores its conditions
+// (service_completed_successfully, service_healthy), so one `up -d` would start the app while
+// the restore still runs. The test brings the project up in the steps the README's Podman
+// section gives (podmanComposeUp below), unchanged compose.yaml, and stops the app before walship
+// (podman-compose stops services in reverse file order, walship first).
 import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
-import { IMAGES, NODE_IMAGE, appStats, buildImages, docker, exitCodeOf, jsonLogs, parseJsonLines, readDb, repoRoot, uniqueName, waitFor } from './docker.js';
+import { IMAGES, NODE_IMAGE, appStats, engine, exitCodeOf, isPodman, jsonLogs, parseJsonLines, readDb, repoRoot, restoreFromReplica, uniqueName, waitFor } from './docker.js';
 import { freePort } from '../helpers/ports.js';
 
 
-describe('compose.yaml with docker-compose standalone', () => {
+describe(`compose.yaml with ${isPodman ? 'podman-compose' : 'docker-compose standalone'}`, () => {
   const project = uniqueName('walshipcompose').replace(/-/g, '');
   let appPort: number;
   let env: StartedDockerComposeEnvironment | undefined;
@@ -17,19 +26,52 @@ describe('compose.yaml with docker-compose standalone', () => {
 
   function compose(args: string[], timeoutMs = 180_000): Promise<{ code: number; out: string }> {
     return new Promise((resolve) => {
-      execFile('docker-compose', ['-p', project, '-f', 'compose.yaml', ...args], { cwd: repoRoot, env: composeEnv, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      execFile(isPodman ? 'podman-compose' : 'docker-compose', ['-p', project, '-f', 'compose.yaml', ...args], { cwd: repoRoot, env: composeEnv, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
         const code = (err as { code?: unknown } | null)?.code;
         resolve({ code: err ? (typeof code === 'number' ? code : 1) : 0, out: String(stdout) + String(stderr) });
       });
     });
   }
 
-  /** The id of a service's container (the one-shots included, once they have run). */
+  /** The id (name, on Podman) of a service's container (the one-shots included, once they ran). */
   async function containerOf(service: string): Promise<string> {
+    // podman-compose 1.0.3 has no `ps -q SERVICE`; it names containers <project>_<service>_1.
+    if (isPodman) return `${project}_${service}_1`;
     const r = await compose(['ps', '-q', service]);
     const id = r.out.trim().split('\n')[0];
     if (!id) throw new Error(`no container for service ${service}`);
     return id;
+  }
+
+  async function status(name: string): Promise<string> {
+    return (await engine(['inspect', '-f', '{{.State.Status}}', name], { allowFail: true })).stdout.trim();
+  }
+
+  /**
+   * The README's steps for podman-compose 1.0.3, which starts services in order but waits for
+   * nothing: keys, then the SFTP server until its healthcheck passes (run by hand: no systemd
+   * timers here), then the restore to its end, then everything (the one-shots run again and
+   * change nothing).
+   */
+  async function podmanComposeUp(): Promise<void> {
+    const step = async (args: string[]): Promise<void> => {
+      const r = await compose(args);
+      expect(r.code, r.out).toBe(0);
+    };
+    await step(['up', '-d', 'keygen']);
+    await waitFor('keygen to finish', async () => ((await status(await containerOf('keygen'))) === 'exited' ? true : undefined), 60_000);
+    await step(['up', '-d', 'sftp']);
+    const sftp = await containerOf('sftp');
+    await waitFor('the sftp healthcheck', async () => ((await engine(['healthcheck', 'run', sftp], { allowFail: true })).code === 0 ? true : undefined), 60_000);
+    await step(['up', '-d', 'restore']);
+    await waitFor('restore to finish', async () => ((await status(await containerOf('restore'))) === 'exited' ? true : undefined), 60_000);
+    expect(await exitCodeOf(await containerOf('restore'))).toBe(0);
+    await step(['up', '-d']);
+    await waitFor('app and walship to start', async () => {
+      const app = (await jsonLogs(await containerOf('app'))).some((l) => l.event === 'started');
+      const walship = (await jsonLogs(await containerOf('walship'))).some((l) => l.event === 'started');
+      return app && walship ? true : undefined;
+    }, 60_000);
   }
 
   beforeAll(async () => {
@@ -37,16 +79,20 @@ describe('compose.yaml with docker-compose standalone', () => {
     // Dockerfiles: tag them, so `up` need not build again. (docker-compose 1.x sends its build
     // context differently from the docker CLI, which misses the layer cache and would rebuild the
     // native modules, about 100 s.) WALSHIP_COMPOSE_BUILD=1 makes compose build them itself.
-    await buildImages();
-    const composeBuild = process.env.WALSHIP_COMPOSE_BUILD === '1';
+    const composeBuild = process.env.WALSHIP_COMPOSE_BUILD === '1' && !isPodman;
     if (!composeBuild) {
       for (const [built, named] of [[IMAGES.walship, 'walship:local'], [IMAGES.sftp, 'walship-sftp:local'], [IMAGES.app, 'walship-demo-app:local']] as const) {
-        await docker(['tag', built, named]);
+        await engine(['tag', built, named]);
       }
     }
     appPort = await freePort();
     composeEnv = { ...process.env, NODE_IMAGE, APP_PORT: String(appPort) };
     const started = Date.now();
+    if (isPodman) {
+      await podmanComposeUp();
+      console.log(`podman-compose up (in steps) took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return;
+    }
     const appStarted = Wait.forLogMessage(/"event": "started"/);
     const walshipStarted = Wait.forLogMessage(/"event":"started"/);
     const environment = new DockerComposeEnvironment(repoRoot, 'compose.yaml')
@@ -66,7 +112,9 @@ describe('compose.yaml with docker-compose standalone', () => {
   afterAll(async () => {
     if (env) await env.down({ removeVolumes: true, timeout: 30_000 }).catch(() => undefined);
     // Whatever up left behind if it failed half-way.
-    await compose(['down', '-v', '--remove-orphans', '-t', '10']);
+    await compose(isPodman ? ['down', '-v', '-t', '10'] : ['down', '-v', '--remove-orphans', '-t', '10']);
+    // podman-compose 1.0.3's down leaves the project's network.
+    if (isPodman) await engine(['network', 'rm', '-f', `${project}_default`], { allowFail: true });
   }, 180_000);
 
   it('comes up from nothing: keys made, empty replica tolerated, app writing, sidecar shipping', async () => {
@@ -84,7 +132,7 @@ describe('compose.yaml with docker-compose standalone', () => {
     const ltx = await waitFor(
       'LTX files on the sftp replica',
       async () => {
-        const r = await docker(['run', '--rm', '-v', `${project}_replica:/r:ro`, '--entrypoint', 'find', IMAGES.app, '/r/chroot/replica/cache.db/ltx', '-name', '*.ltx']);
+        const r = await engine(['run', '--rm', '-v', `${project}_replica:/r:ro`, '--entrypoint', 'find', IMAGES.app, '/r/chroot/replica/cache.db/ltx', '-name', '*.ltx']);
         const files = r.stdout.split('\n').filter(Boolean);
         return files.length >= 2 ? files : undefined;
       },
@@ -97,33 +145,52 @@ describe('compose.yaml with docker-compose standalone', () => {
     expect(logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
 
     // Informational: the image's HEALTHCHECK asks /healthz on addr (set in images/walship/walship.yml).
-    const health = await docker(['inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{end}}', walship]);
+    const health = await engine(['inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{end}}', walship]);
     console.log(`walship container health: ${health.stdout.trim() || 'none'}`);
   });
 
   it('brings the data back after the data volume is lost', async () => {
-    // Graceful stop: the app writes its last commit, walship ships everything on SIGTERM.
-    const stop = await compose(['stop', '-t', '60', 'app', 'walship']);
-    expect(stop.code, stop.out).toBe(0);
+    // Graceful stop, the app first: it writes its last commit, then walship ships everything on
+    // SIGTERM. (docker-compose stops the two together; podman-compose would stop walship first.)
+    for (const services of isPodman ? [['app'], ['walship']] : [['app', 'walship']]) {
+      const stop = await compose(['stop', '-t', '60', ...services]);
+      expect(stop.code, stop.out).toBe(0);
+    }
     const walship = await containerOf('walship');
     expect(await exitCodeOf(walship)).toBe(0);
-    expect(parseJsonLines((await docker(['logs', walship])).stdout).filter((l) => l.event === 'stopped').pop()?.shipped).toBe(true);
+    expect(parseJsonLines((await engine(['logs', walship])).stdout).filter((l) => l.event === 'stopped').pop()?.shipped).toBe(true);
     const volume = `${project}_data`;
     const final = await readDb(volume);
     expect(final.integrity).toBe('ok');
     expect(final.writes).toBeGreaterThan(0);
+    // The replica holds exactly that: a restore with the demo's own walship.yml, on the project's
+    // network and keys, into a scratch volume.
+    const fromReplica = await restoreFromReplica(`${project}_default`, `${project}_keys`, path.join(repoRoot, 'images', 'walship', 'walship.yml'));
+    expect(fromReplica).toMatchObject(final);
 
     // Lose the volume, then `up` again: restore rebuilds cache.db from the replica first.
-    const rm = await compose(['rm', '-f', '-s', '-v', 'app', 'walship', 'restore']);
-    expect(rm.code, rm.out).toBe(0);
-    await docker(['volume', 'rm', volume]);
-    const up = await compose(['up', '-d']);
-    expect(up.code, up.out).toBe(0);
+    if (isPodman) {
+      // podman-compose 1.0.3 has no `rm`.
+      await engine(['rm', '-f', ...(await Promise.all(['app', 'walship', 'restore'].map(containerOf)))]);
+    } else {
+      const rm = await compose(['rm', '-f', '-s', '-v', 'app', 'walship', 'restore']);
+      expect(rm.code, rm.out).toBe(0);
+    }
+    await engine(['volume', 'rm', volume]);
+    if (isPodman) {
+      await podmanComposeUp();
+    } else {
+      const up = await compose(['up', '-d']);
+      expect(up.code, up.out).toBe(0);
+    }
 
     const restore = await containerOf('restore');
-    await waitFor('restore to finish', async () => ((await docker(['inspect', '-f', '{{.State.Status}}', restore])).stdout.trim() === 'exited' ? true : undefined), 60_000);
+    await waitFor('restore to finish', async () => ((await status(restore)) === 'exited' ? true : undefined), 60_000);
     expect(await exitCodeOf(restore)).toBe(0);
-    expect((await jsonLogs(restore)).some((l) => l.event === 'restored')).toBe(true);
+    // Exactly one run that restored (on Podman the later `up -d` starts it again: it must then
+    // leave the restored database alone).
+    const runs = (await jsonLogs(restore)).filter((l) => l.event === 'restored' || l.event === 'restore_skipped').map((l) => [l.event, l.reason]);
+    expect(runs).toEqual(isPodman ? [['restored', undefined], ['restore_skipped', 'database exists']] : [['restored', undefined]]);
 
     const stats = await waitFor('the app to answer', () => appStats(appPort), 60_000);
     expect(stats.started_with).toBe(final.writes);

@@ -1,101 +1,55 @@
-// Shared pieces of the container tests: building the repo's images once, one-shot `docker run`s,
-// volumes, and reading the demo app's counter out of a database or a replica.
+// Shared pieces of the container tests: building the repo's images once per engine, one-shot
+// `run`s, volumes, and reading the demo app's database out of a volume or a replica.
 //
-// Needs a Docker engine (.ci/docker-setup.sh brings one up, with the stand-in base images).
+// Runs on Docker (.ci/docker-setup.sh brings one up, with the stand-in base images) or on Podman
+// (WALSHIP_ENGINE=podman through test/containers/with-podman.sh; see engine.ts).
 // Ryuk cannot be pulled here, so it is off and every test removes its own containers, volumes and
 // networks in afterAll. Tests reach containers only through ports published on 127.0.0.1 or
-// through `docker exec`/`docker run` on a network the test created.
+// through `exec`/`run` on a network the test created.
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 
-import { execFile } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GenericContainer } from 'testcontainers';
+import { expect } from 'vitest';
+import { engine, isPodman } from './engine.js';
+import { IMAGES } from './images.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const repoRoot = path.resolve(here, '..', '..');
+export { ENGINE, engine, isPodman } from './engine.js';
 
-/** The Node base image for the walship image: CI has only the node:20 stand-in. */
-export const NODE_IMAGE = process.env.NODE_IMAGE ?? 'node:20-bookworm-slim';
-
-export const IMAGES = {
-  walship: 'walship:test',
-  sftp: 'walship-sftp:test',
-  app: 'walship-demo-app:test',
-} as const;
-
-export interface DockerResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the docker CLI; rejects on a non-zero exit unless `allowFail`. */
-export function docker(args: string[], opts: { timeoutMs?: number; allowFail?: boolean } = {}): Promise<DockerResult> {
-  return new Promise((resolve, reject) => {
-    execFile('docker', args, { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const errCode = (err as { code?: unknown } | null)?.code;
-      const code = err ? (typeof errCode === 'number' ? errCode : 1) : 0;
-      const result = { code, stdout: String(stdout), stderr: String(stderr) };
-      if (code !== 0 && !opts.allowFail) {
-        reject(new Error(`docker ${args.join(' ')} exited ${code}: ${result.stderr.trim() || result.stdout.trim()}`));
-      } else {
-        resolve(result);
-      }
-    });
-  });
-}
-
-// ---- images ---------------------------------------------------------------------------------
-
-/**
- * Builds the three images from the repo's Dockerfiles, once per machine at a time: test files run
- * in parallel workers, so a lock file keeps a second build waiting (it then hits the layer cache).
- * Returns how long each build took, in seconds.
- */
-export async function buildImages(): Promise<Record<string, number>> {
-  const lock = path.join(os.tmpdir(), 'walship-container-tests.build.lock');
-  await acquireLock(lock, 15 * 60_000);
-  try {
-    const times: Record<string, number> = {};
-    const build = async (name: string, context: string, tag: string, args: Record<string, string> = {}): Promise<void> => {
-      const t = Date.now();
-      await GenericContainer.fromDockerfile(context).withBuildArgs(args).build(tag, { deleteOnExit: false });
-      times[name] = Math.round((Date.now() - t) / 100) / 10;
-    };
-    await build('walship', repoRoot, IMAGES.walship, { NODE_IMAGE });
-    await build('sftp', path.join(repoRoot, 'images', 'sftp'), IMAGES.sftp);
-    await build('app', path.join(repoRoot, 'images', 'demo-app'), IMAGES.app);
-    console.log(`image builds (s, ${NODE_IMAGE}): ${JSON.stringify(times)}`);
-    return times;
-  } finally {
-    rmSync(lock, { force: true });
-  }
-}
-
-async function acquireLock(file: string, staleMs: number): Promise<void> {
-  for (;;) {
-    try {
-      closeSync(openSync(file, 'wx'));
-      return;
-    } catch {
-      try {
-        if (Date.now() - statSync(file).mtimeMs > staleMs) rmSync(file, { force: true });
-      } catch {
-        // gone in between: try again
-      }
-      await sleep(500);
-    }
-  }
-}
+export { IMAGES, NODE_IMAGE, buildImages, repoRoot } from './images.js';
 
 /**
  * GenericContainer with two settings testcontainers has no method for: ports published on
- * 127.0.0.1 only, and a read-only root filesystem.
+ * 127.0.0.1 only, and a read-only root filesystem; and two things Podman's Docker-compatible API
+ * (4.3.1) does differently, evened out here so the tests run unchanged on both engines.
  */
 export class WalshipTestContainer extends GenericContainer {
+  constructor(image: string) {
+    super(image);
+    // Docker's default stop timeout. Podman's API stores 0 for a container created without one,
+    // and every `podman stop` without -t is then an immediate SIGKILL (no graceful shutdown).
+    this.createOpts.StopTimeout = 10;
+  }
+
+  override async start(): ReturnType<GenericContainer['start']> {
+    if (isPodman) await this.publishImagePorts();
+    return super.start();
+  }
+
+  /**
+   * Podman's API lists an image's EXPOSEd ports under HostConfig.PortBindings, with no binding,
+   * even when nothing publishes them; testcontainers then waits for them to be bound and times
+   * out. So on Podman they are published, on 127.0.0.1 like the others (and unused).
+   */
+  private async publishImagePorts(): Promise<void> {
+    const [image] = JSON.parse((await engine(['image', 'inspect', this.imageName.string])).stdout) as { Config?: { ExposedPorts?: Record<string, unknown> } }[];
+    const bound = new Set(Object.keys(this.hostConfig.PortBindings ?? {}));
+    const missing = Object.keys(image?.Config?.ExposedPorts ?? {}).filter((p) => !bound.has(p)).map((p) => Number(p.split('/')[0]));
+    if (missing.length > 0) this.withLoopbackPorts(...missing);
+  }
+
   withLoopbackPorts(...ports: number[]): this {
     this.withExposedPorts(...ports);
     for (const key of Object.keys(this.hostConfig.PortBindings ?? {})) {
@@ -116,7 +70,12 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Polls `fn` until it returns a value other than undefined; throws with `what` on timeout. */
+/**
+ * Polls `fn` until it returns a value other than undefined; throws with `what` on timeout. A throw
+ * from `fn` counts as "not yet" (a container still starting, a connection refused), except an
+ * assertion: an `expect` failing inside the poll fails at once instead of being retried until a
+ * later poll happens to pass. Poll for a condition here, and assert on what it returns afterwards.
+ */
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 500): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -125,11 +84,17 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>,
       const v = await fn();
       if (v !== undefined) return v;
     } catch (err) {
+      if (isAssertion(err)) throw err;
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
     await sleep(intervalMs);
   }
+}
+
+/** vitest's `expect` (chai) throws AssertionError; so does node:assert. */
+export function isAssertion(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'AssertionError' || err.constructor.name === 'AssertionError');
 }
 
 /** A unique lowercase name for this run's networks, volumes and projects. */
@@ -152,19 +117,24 @@ export function writeHostFile(dir: string, name: string, text: string): string {
 }
 
 export async function createVolume(name: string): Promise<string> {
-  await docker(['volume', 'create', name]);
+  await engine(['volume', 'create', name]);
   return name;
 }
 
+/**
+ * Removes each of `names`, ignoring those already gone. One command per name: Podman refuses the
+ * whole list when one name is missing (Docker removes the others), which left containers, and the
+ * volumes they held, behind.
+ */
 export async function removeQuietly(kind: 'container' | 'volume' | 'network', names: string[]): Promise<void> {
-  if (names.length === 0) return;
-  const args = kind === 'container' ? ['rm', '-f', '-v', ...names] : [kind, 'rm', ...names];
-  await docker(args, { allowFail: true, timeoutMs: 60_000 });
+  await Promise.all(
+    names.map((name) => engine(kind === 'container' ? ['rm', '-f', '-v', name] : [kind, 'rm', name], { allowFail: true, timeoutMs: 60_000 })),
+  );
 }
 
 /** The container's stdout and stderr so far. */
 export async function logsOf(id: string): Promise<string> {
-  const r = await docker(['logs', id], { allowFail: true });
+  const r = await engine(['logs', id], { allowFail: true });
   return r.stdout + r.stderr;
 }
 
@@ -188,7 +158,7 @@ export function parseJsonLines(text: string): Record<string, unknown>[] {
 }
 
 export async function exitCodeOf(id: string): Promise<number> {
-  const r = await docker(['inspect', '-f', '{{.State.ExitCode}}', id]);
+  const r = await engine(['inspect', '-f', '{{.State.ExitCode}}', id]);
   return Number(r.stdout.trim());
 }
 
@@ -196,7 +166,7 @@ export async function exitCodeOf(id: string): Promise<number> {
 
 /** Runs the keygen one-shot (images/sftp's walship-keygen) on a keys volume. */
 export async function makeKeys(keysVolume: string, sftpHost: string): Promise<void> {
-  await docker(['run', '--rm', '-e', `SFTP_HOST=${sftpHost}`, '-v', `${keysVolume}:/keys`, '--entrypoint', '/usr/local/bin/walship-keygen', IMAGES.sftp]);
+  await engine(['run', '--rm', '-e', `SFTP_HOST=${sftpHost}`, '-v', `${keysVolume}:/keys`, '--entrypoint', '/usr/local/bin/walship-keygen', IMAGES.sftp]);
 }
 
 /** A walship config replicating /data/cache.db to `replicaPath` on the sftp host. */
@@ -216,24 +186,35 @@ export function walshipConfig(opts: { sftpHost: string; replicaPath: string; add
 }
 
 export interface DbState {
+  /** The demo app's counter ("writes" in diskcache's Cache table). */
   writes: number;
   integrity: string;
+  /** sha256 of the database's full logical content (Python's iterdump, the `.dump` of sqlite3). */
+  digest: string;
+  /** Rows per table, to say what differs when two digests do. */
+  rows: Record<string, number>;
 }
 
 const READ_DB = [
-  'import json, sqlite3, sys',
+  'import hashlib, json, sqlite3, sys',
   'con = sqlite3.connect(sys.argv[1])',
   'row = con.execute("SELECT value FROM Cache WHERE key = ?", ("writes",)).fetchone()',
-  'print(json.dumps({"writes": row[0] if row else 0, "integrity": con.execute("PRAGMA integrity_check").fetchone()[0]}))',
+  'h = hashlib.sha256()',
+  'for line in con.iterdump(): h.update(line.encode() + b"\\n")',
+  'tables = [t for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = \'table\' ORDER BY name")]',
+  'rows = {t: con.execute("SELECT count(*) FROM \\"%s\\"" % t).fetchone()[0] for t in tables}',
+  'print(json.dumps({"writes": row[0] if row else 0, "integrity": con.execute("PRAGMA integrity_check").fetchone()[0], "digest": h.hexdigest(), "rows": rows}))',
 ].join('\n');
 
 /**
- * Reads the demo app's "writes" counter and runs integrity_check, on the database at
- * /data/cache.db of a volume, with Python's sqlite3 in the app image (diskcache keeps an int
- * value in the Cache table's value column). Reading never writes.
+ * Reads a database at /data/cache.db of a volume, with Python's sqlite3 in the app image: the
+ * demo app's "writes" counter (diskcache keeps an int value in the Cache table's value column),
+ * integrity_check, and a digest of its whole content, the oracle for "restored exactly": two
+ * databases with equal digests hold the same schema and the same rows. Reads only (a last
+ * connection closing may checkpoint the WAL, which moves pages, not content).
  */
 export async function readDb(volume: string): Promise<DbState> {
-  const r = await docker(['run', '--rm', '--user', '10001:10001', '-v', `${volume}:/data`, '--entrypoint', 'python3', IMAGES.app, '-c', READ_DB, '/data/cache.db']);
+  const r = await engine(['run', '--rm', '--user', '10001:10001', '-v', `${volume}:/data`, '--entrypoint', 'python3', IMAGES.app, '-c', READ_DB, '/data/cache.db']);
   return JSON.parse(r.stdout.trim()) as DbState;
 }
 
@@ -249,7 +230,7 @@ export function walshipRunArgs(network: string, keysVolume: string, configFile: 
 export async function restoreFromReplica(network: string, keysVolume: string, configFile: string): Promise<DbState & { log: string }> {
   const scratch = await createVolume(uniqueName('walship-check'));
   try {
-    const r = await docker([
+    const r = await engine([
       'run', '--rm', ...walshipRunArgs(network, keysVolume, configFile), '-v', `${scratch}:/data`,
       IMAGES.walship, 'restore', '-config', '/etc/walship/walship.yml', '/data/cache.db',
     ], { timeoutMs: 60_000 });
@@ -258,6 +239,39 @@ export async function restoreFromReplica(network: string, keysVolume: string, co
   } finally {
     await removeQuietly('volume', [scratch]);
   }
+}
+
+/**
+ * Freezes the app (pause), reads what it has committed, polls restores from the replica until one
+ * has reached the same counter, and lets the app go on. Then, once, the assertions: the restored
+ * database is exactly the source (same content digest, the oracle), and no restore along the way
+ * ran ahead of the source or went backwards. Returns the counter.
+ */
+export async function expectReplicaCaughtUp(opts: { appId: string; dataVolume: string; restore: () => Promise<DbState>; timeoutMs: number }): Promise<number> {
+  await engine(['pause', opts.appId]);
+  let source: DbState;
+  let restored: DbState;
+  const seen: number[] = [];
+  try {
+    source = await readDb(opts.dataVolume);
+    restored = await waitFor(
+      `the replica to reach writes=${source.writes}`,
+      async () => {
+        const r = await opts.restore();
+        seen.push(r.writes);
+        return r.writes >= source.writes ? r : undefined;
+      },
+      opts.timeoutMs,
+      1000,
+    );
+  } finally {
+    await engine(['unpause', opts.appId]);
+  }
+  expect(source.integrity).toBe('ok');
+  expect(restored.integrity).toBe('ok');
+  expect(seen, 'restores along the way: never ahead of the source, never backwards').toEqual([...seen].sort((a, b) => a - b));
+  expect({ writes: restored.writes, rows: restored.rows, digest: restored.digest }).toEqual({ writes: source.writes, rows: source.rows, digest: source.digest });
+  return source.writes;
 }
 
 /** Reads the app's /stats through its port on 127.0.0.1. */

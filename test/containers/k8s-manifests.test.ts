@@ -4,9 +4,11 @@
 //   - field names: every document as a typed object literal of kubernetes-types, through the
 //     TypeScript compiler, whose excess-property check rejects a misspelt or misplaced field the
 //     way `kubectl apply` (strict field validation) does; the schema check alone lets those pass;
-//   - what the walship pod needs: init restore, native sidecar, probes on the addr port, the
+//   - what the walship pod needs: init restore, native sidecar, exec probes on the addr port, the
 //     shared /data PVC, security settings, resources, and references that resolve;
-//   - walship's own config loader accepts the shipped walship.yml files with no warning.
+//   - walship's own config loader accepts the shipped walship.yml files with no warning;
+//   - scripts/k8s-to-podman.mjs derives the Podman pods from these manifests, change by change
+//     (test/containers/podman-kube.test.ts runs what it writes).
 // No Docker needed. YAML is read as YAML 1.1, as kubectl reads it (0400 is octal there).
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,6 +20,8 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { ConfigMap, PersistentVolumeClaim, Secret, Service } from 'kubernetes-models/v1';
 import { parseConfig } from '../../src/config/load.js';
 import { repoRoot } from './docker.js';
+// @ts-expect-error: plain ESM script, no types
+import { readManifests, toPodman } from '../../scripts/k8s-to-podman.mjs';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = Record<string, any>;
@@ -157,18 +161,30 @@ describe('k8s manifests', () => {
       expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(30);
     });
 
-    it('probes /healthz and /readyz on the port of addr', () => {
+    it('probes /healthz and /readyz with exec probes (the images have no curl)', () => {
       const port = Number(String(walshipYml.addr).split(':').pop());
-      const named = (sidecar!.ports as Obj[]).find((p) => p.containerPort === port);
-      expect(named, `a container port ${port}`).toBeDefined();
-      for (const probe of ['livenessProbe', 'startupProbe']) {
-        expect(sidecar![probe].httpGet.path).toBe('/healthz');
-        expect([named!.name, port]).toContain(sidecar![probe].httpGet.port);
+      // The check reads addr from the config itself; the port is declared for scraping.
+      expect((sidecar!.ports as Obj[]).find((p) => p.containerPort === port), `a container port ${port}`).toBeDefined();
+      expect(deploy.spec.template.metadata.annotations['prometheus.io/port']).toBe(String(port));
+      const check = ['node', '/app/healthcheck.mjs'];
+      expect(sidecar!.startupProbe.exec.command).toEqual([...check, '/healthz']);
+      expect(sidecar!.livenessProbe.exec.command).toEqual([...check, '/healthz']);
+      expect(sidecar!.readinessProbe.exec.command).toEqual([...check, '/readyz']);
+      expect(readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8')).toMatch(/^COPY images\/walship\/healthcheck\.mjs \.\/healthcheck\.mjs$/m);
+      expect(readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8')).toMatch(/^WORKDIR \/app$/m);
+      expect(app.readinessProbe.exec.command[0]).toBe('python3');
+      expect(app.livenessProbe.exec.command[0]).toBe('python3');
+    });
+
+    it('has only exec probes in every pod (Podman runs httpGet and tcpSocket probes with curl)', () => {
+      for (const d of byKind('Deployment')) {
+        const spec = d.spec.template.spec as Obj;
+        for (const c of [...((spec.initContainers as Obj[]) ?? []), ...(spec.containers as Obj[])]) {
+          for (const kind of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+            if (c[kind]) expect(Object.keys(c[kind]).filter((k) => ['exec', 'httpGet', 'tcpSocket', 'grpc'].includes(k)), `${d.metadata.name}/${c.name} ${kind}`).toEqual(['exec']);
+          }
+        }
       }
-      expect(sidecar!.readinessProbe.httpGet.path).toBe('/readyz');
-      expect([named!.name, port]).toContain(sidecar!.readinessProbe.httpGet.port);
-      expect(app.readinessProbe).toBeDefined();
-      expect(app.livenessProbe).toBeDefined();
     });
 
     it('shares one PVC at the database directory between all three containers', () => {
@@ -279,6 +295,66 @@ describe('k8s manifests', () => {
       expect(config.addr).toBe(':9090');
       expect(config.dbs[0]!.path).toBe('/data/cache.db');
       expect(config.dbs[0]!.replicas[0]!.type).toBe('sftp');
+    });
+  });
+
+  describe('scripts/k8s-to-podman.mjs', () => {
+    const keys = { id_ed25519: 'CLIENT KEY\n', ssh_host_ed25519_key: 'HOST KEY\n', authorized_keys: 'ssh-ed25519 AAAA walship\n', known_hosts: 'walship-sftp ssh-ed25519 AAAA\n' };
+    const convert = (opts: Obj = {}): { pods: { file: string; pod: Obj }[]; configMaps: Obj[] } =>
+      (toPodman as (m: unknown, o: Obj) => { pods: { file: string; pod: Obj }[]; configMaps: Obj[] })(readManifests(k8sDir), { keys, ...opts });
+
+    it('turns each Deployment into a Pod of that name, with the sidecar last and OnFailure', () => {
+      const { pods } = convert();
+      expect(pods.map((p) => [p.file, p.pod.kind, p.pod.metadata.name])).toEqual([
+        ['demo-app.yaml', 'Pod', 'demo-app'],
+        ['sftp-replica.yaml', 'Pod', 'walship-sftp'],
+      ]);
+      const demo = pods[0]!.pod.spec as Obj;
+      const original = find('Deployment', 'demo-app')!.spec.template.spec as Obj;
+      expect((demo.initContainers as Obj[]).map((c) => c.name)).toEqual(['restore']);
+      expect((demo.containers as Obj[]).map((c) => c.name)).toEqual(['app', 'walship']);
+      const { restartPolicy: _, ...sidecarWithout } = (original.initContainers as Obj[])[1]!;
+      expect((demo.containers as Obj[])[1]).toEqual(sidecarWithout);
+      expect(demo.restartPolicy).toBe('OnFailure');
+      expect(pods.every((p) => p.pod.spec.restartPolicy === 'OnFailure')).toBe(true);
+      // Everything else is the manifest's own.
+      expect(demo.securityContext).toEqual(original.securityContext);
+      expect((demo.initContainers as Obj[])[0]).toEqual((original.initContainers as Obj[])[0]);
+    });
+
+    it('feeds Secret volumes from ConfigMaps holding the keys, and publishes a Service only when asked', () => {
+      const { pods, configMaps } = convert({ publish: { 'demo-app': '127.0.0.1:18080' }, volumePrefix: 't1-' });
+      const demo = pods[0]!.pod.spec as Obj;
+      const ssh = (demo.volumes as Obj[]).find((v) => v.name === 'ssh')!;
+      expect(ssh.secret).toBeUndefined();
+      expect(ssh.configMap).toEqual({ name: 't1-walship-ssh', defaultMode: 0o440, items: [{ key: 'id_ed25519', path: 'id_ed25519' }] });
+      expect((demo.volumes as Obj[]).find((v) => v.name === 'data')!.persistentVolumeClaim.claimName).toBe('t1-demo-app-data');
+      const byName = new Map(configMaps.map((c) => [c.metadata.name, c.data]));
+      expect(byName.get('t1-walship-ssh')).toEqual({ id_ed25519: keys.id_ed25519 });
+      expect(byName.get('t1-walship-sftp-keys')).toEqual({ ssh_host_ed25519_key: keys.ssh_host_ed25519_key, authorized_keys: keys.authorized_keys });
+      expect(byName.get('t1-walship-config')!.known_hosts).toBe(keys.known_hosts);
+      expect(byName.get('t1-walship-config')!['walship.yml']).toBe(find('ConfigMap', 'walship-config')!.data['walship.yml']);
+      // Podman keeps emptyDirs as named volumes too: prefixed, with the mounts that use them.
+      expect((demo.volumes as Obj[]).find((v) => v.emptyDir)!.name).toBe('t1-tmp');
+      for (const c of [...(demo.initContainers as Obj[]), ...(demo.containers as Obj[])]) {
+        expect((c.volumeMounts as Obj[]).find((m) => m.mountPath === '/tmp')?.name, c.name).toBe('t1-tmp');
+      }
+      const appPort = ((demo.containers as Obj[])[0]!.ports as Obj[])[0];
+      expect(appPort).toEqual({ name: 'http', containerPort: 8080, protocol: 'TCP', hostIP: '127.0.0.1', hostPort: 18080 });
+      const sftpPorts = ((pods[1]!.pod.spec as Obj).containers as Obj[])[0]!.ports as Obj[];
+      expect(sftpPorts.some((p) => 'hostPort' in p)).toBe(false);
+    });
+
+    it('refuses what Podman cannot run: a missing key, a port probe, a Service named apart from its pod', () => {
+      const { authorized_keys: _, ...fewer } = keys;
+      expect(() => (toPodman as (m: unknown, o: Obj) => unknown)(readManifests(k8sDir), { keys: fewer })).toThrow(/authorized_keys/);
+      const withHttp = readManifests(k8sDir) as { file: string; doc: Obj }[];
+      const sftpDeploy = withHttp.find((m) => m.doc.kind === 'Deployment' && m.doc.metadata.name === 'walship-sftp')!;
+      sftpDeploy.doc.spec.template.spec.containers[0].livenessProbe = { tcpSocket: { port: 'ssh' } };
+      expect(() => (toPodman as (m: unknown, o: Obj) => unknown)(withHttp, { keys })).toThrow(/livenessProbe is not an exec probe/);
+      const renamed = readManifests(k8sDir) as { file: string; doc: Obj }[];
+      renamed.find((m) => m.doc.kind === 'Service' && m.doc.metadata.name === 'walship-sftp')!.doc.metadata.name = 'sftp';
+      expect(() => (toPodman as (m: unknown, o: Obj) => unknown)(renamed, { keys })).toThrow(/Service sftp selects pod walship-sftp/);
     });
   });
 });

@@ -1,7 +1,8 @@
 // The three images working together, as in a pod or a compose project: the demo app (diskcache,
 // WAL mode, several commits a second) and the walship sidecar share a data volume; the replica is
 // the SFTP image on a network this test creates. Every check compares the app's own counter,
-// which only goes up, with what a walship restore rebuilds from the replica.
+// which only goes up, with what a walship restore rebuilds from the replica, and then the whole
+// content: a restore must hold exactly the rows the app had committed (a digest of its dump).
 //
 // The scenarios run in order on one set of containers:
 //   1. what the app writes reaches the replica, exactly;
@@ -17,10 +18,10 @@ import {
   IMAGES,
   WalshipTestContainer,
   appStats,
-  buildImages,
   createVolume,
-  docker,
+  engine,
   exitCodeOf,
+  expectReplicaCaughtUp,
   hostDir,
   jsonLogs,
   makeKeys,
@@ -108,36 +109,10 @@ describe('walship sidecar, demo app and SFTP replica containers', () => {
     return c;
   }
 
-  /** Freezes the app, reads its committed counter, waits until a restore from the replica has
-   * exactly that, and lets the app go on. */
-  async function expectReplicaCaughtUp(timeoutMs: number): Promise<number> {
-    await docker(['pause', app.getId()]);
-    try {
-      const source = await readDb(data);
-      expect(source.integrity).toBe('ok');
-      let last = -1;
-      await waitFor(
-        `the replica to reach writes=${source.writes}`,
-        async () => {
-          const restored = await restoreFromReplica(network.getName(), keys, configFile);
-          expect(restored.integrity).toBe('ok');
-          // The replica never runs ahead of the source, and never goes backwards.
-          expect(restored.writes).toBeLessThanOrEqual(source.writes);
-          expect(restored.writes).toBeGreaterThanOrEqual(last);
-          last = restored.writes;
-          return restored.writes === source.writes ? true : undefined;
-        },
-        timeoutMs,
-        1000,
-      );
-      return source.writes;
-    } finally {
-      await docker(['unpause', app.getId()]);
-    }
-  }
+  const caughtUp = (timeoutMs: number): Promise<number> =>
+    expectReplicaCaughtUp({ appId: app.getId(), dataVolume: data, restore: () => restoreFromReplica(network.getName(), keys, configFile), timeoutMs });
 
   beforeAll(async () => {
-    await buildImages();
     network = await new Network().start();
     dir = hostDir('walship-ctest');
     configFile = writeHostFile(dir, 'walship.yml', walshipConfig({ sftpHost: SFTP_ALIAS, replicaPath: '/replica/cache.db', addr: ':9090' }));
@@ -161,7 +136,7 @@ describe('walship sidecar, demo app and SFTP replica containers', () => {
     appPort = app.getMappedPort(8080);
     sidecar = await startSidecar(data);
     await waitFor('20 writes', async () => ((await appStats(appPort)).writes >= 20 ? true : undefined), 30_000);
-    const n = await expectReplicaCaughtUp(30_000);
+    const n = await caughtUp(30_000);
     expect(n).toBeGreaterThanOrEqual(20);
     console.log(`replica caught up with ${n} writes`);
     const logs = await jsonLogs(sidecar.getId());
@@ -170,28 +145,28 @@ describe('walship sidecar, demo app and SFTP replica containers', () => {
 
   it('2: the sidecar is killed mid-writes and restarted; nothing is lost', async () => {
     const before = (await appStats(appPort)).writes;
-    await docker(['kill', '--signal', 'KILL', sidecar.getId()]);
+    await engine(['kill', '--signal', 'KILL', sidecar.getId()]);
     // The app goes on writing while no sidecar runs.
     await waitFor('writes while the sidecar is down', async () => ((await appStats(appPort)).writes >= before + 15 ? true : undefined), 30_000);
     const restarts = (await jsonLogs(sidecar.getId())).filter((l) => l.event === 'started').length;
-    await docker(['start', sidecar.getId()]);
+    await engine(['start', sidecar.getId()]);
     await waitFor('the sidecar to start again', async () => ((await jsonLogs(sidecar.getId())).filter((l) => l.event === 'started').length > restarts ? true : undefined), 60_000);
-    const n = await expectReplicaCaughtUp(30_000);
+    const n = await caughtUp(30_000);
     expect(n).toBeGreaterThanOrEqual(before + 15);
   }, 120_000);
 
   it('3: the SFTP server is stopped for 20 s; the backlog drains when it returns', async () => {
     const before = (await appStats(appPort)).writes;
-    await docker(['stop', '-t', '10', sftp.getId()]);
+    await engine(['stop', '-t', '10', sftp.getId()]);
     await sleep(20_000);
     const during = (await appStats(appPort)).writes;
     expect(during).toBeGreaterThan(before + 50);
-    await docker(['start', sftp.getId()]);
-    await waitFor('sshd to listen again', async () => ((await docker(['exec', sftp.getId(), '/usr/local/bin/sftp-healthcheck'], { allowFail: true })).code === 0 ? true : undefined), 30_000);
+    await engine(['start', sftp.getId()]);
+    await waitFor('sshd to listen again', async () => ((await engine(['exec', sftp.getId(), '/usr/local/bin/sftp-healthcheck'], { allowFail: true })).code === 0 ? true : undefined), 30_000);
     const back = Date.now();
     // Shipping retries back off (up to 30 s per try), so draining can take a while after the
     // server returns.
-    const n = await expectReplicaCaughtUp(240_000);
+    const n = await caughtUp(240_000);
     console.log(`backlog of ${n - before} writes drained ${((Date.now() - back) / 1000).toFixed(1)} s after sshd returned`);
     expect(n).toBeGreaterThanOrEqual(during);
     const logs = await jsonLogs(sidecar.getId());
@@ -201,25 +176,26 @@ describe('walship sidecar, demo app and SFTP replica containers', () => {
   it('4: on a fresh volume the restore init container brings back exactly the replicated data', async () => {
     // A graceful stop: the app commits its last write and exits; the sidecar ships everything
     // committed on SIGTERM and exits 0.
-    await docker(['stop', '-t', '30', app.getId()]);
+    await engine(['stop', '-t', '30', app.getId()]);
     const final = await readDb(data);
     expect(final.integrity).toBe('ok');
     const appLogs = await jsonLogs(app.getId());
     expect(appLogs.find((l) => l.event === 'stopped')?.writes).toBe(final.writes);
-    await docker(['stop', '-t', '60', sidecar.getId()]);
+    await engine(['stop', '-t', '60', sidecar.getId()]);
     expect(await exitCodeOf(sidecar.getId())).toBe(0);
     const stopped = (await jsonLogs(sidecar.getId())).filter((l) => l.event === 'stopped').pop();
     expect(stopped?.shipped).toBe(true);
 
     const fresh = await createVolume(uniqueName('walship-data2'));
     volumes.push(fresh);
-    const init = await docker([
+    const init = await engine([
       'run', '--rm', ...walshipRunArgs(network.getName(), keys, configFile), '-v', `${fresh}:/data`,
       IMAGES.walship, 'restore', '-config', '/etc/walship/walship.yml', '-if-db-not-exists', '-if-replica-exists', '/data/cache.db',
     ]);
     expect(init.stdout + init.stderr).toMatch(/"event":"restored"/);
+    // Exactly what the app had committed when it stopped: same content, not only the counter.
     const restored = await readDb(fresh);
-    expect(restored).toEqual({ writes: final.writes, integrity: 'ok' });
+    expect(restored).toEqual(final);
 
     // The app starts on the restored volume with exactly the replicated counter.
     data = fresh;
@@ -232,19 +208,19 @@ describe('walship sidecar, demo app and SFTP replica containers', () => {
     // A new sidecar on the restored volume carries on where the replica stands.
     sidecar = await startSidecar(fresh);
     await waitFor('more writes', async () => ((await appStats(appPort)).writes >= final.writes + 20 ? true : undefined), 30_000);
-    const n = await expectReplicaCaughtUp(30_000);
+    const n = await caughtUp(30_000);
     expect(n).toBeGreaterThanOrEqual(final.writes + 20);
   });
 
   it('5: the init container leaves an existing database alone, and exits 0 on an empty replica', async () => {
-    await docker(['stop', '-t', '30', app.getId()]);
-    await docker(['stop', '-t', '60', sidecar.getId()]);
+    await engine(['stop', '-t', '30', app.getId()]);
+    await engine(['stop', '-t', '60', sidecar.getId()]);
     const digest = async (): Promise<string> => {
-      const r = await docker(['run', '--rm', '-v', `${data}:/data:ro`, '--entrypoint', 'sh', IMAGES.app, '-c', 'cd /data && ls -A && sha256sum cache.db*']);
+      const r = await engine(['run', '--rm', '-v', `${data}:/data:ro`, '--entrypoint', 'sh', IMAGES.app, '-c', 'cd /data && ls -A && sha256sum cache.db*']);
       return r.stdout;
     };
     const before = await digest();
-    const existing = await docker([
+    const existing = await engine([
       'run', '--rm', ...walshipRunArgs(network.getName(), keys, configFile), '-v', `${data}:/data`,
       IMAGES.walship, 'restore', '-config', '/etc/walship/walship.yml', '-if-db-not-exists', '-if-replica-exists', '/data/cache.db',
     ]);
@@ -254,13 +230,13 @@ describe('walship sidecar, demo app and SFTP replica containers', () => {
     const emptyConfig = writeHostFile(dir, 'empty.yml', walshipConfig({ sftpHost: SFTP_ALIAS, replicaPath: '/replica/never-written.db' }));
     const empty = await createVolume(uniqueName('walship-empty'));
     volumes.push(empty);
-    const r = await docker([
+    const r = await engine([
       'run', '--rm', ...walshipRunArgs(network.getName(), keys, emptyConfig), '-v', `${empty}:/data`,
       IMAGES.walship, 'restore', '-config', '/etc/walship/walship.yml', '-if-db-not-exists', '-if-replica-exists', '/data/cache.db',
     ]);
     expect(r.code).toBe(0);
     expect(r.stdout + r.stderr).toMatch(/"reason":"replica empty"/);
-    const ls = await docker(['run', '--rm', '-v', `${empty}:/data:ro`, '--entrypoint', 'ls', IMAGES.app, '-A', '/data']);
+    const ls = await engine(['run', '--rm', '-v', `${empty}:/data:ro`, '--entrypoint', 'ls', IMAGES.app, '-A', '/data']);
     expect(ls.stdout.trim()).toBe('');
   });
 });

@@ -1,12 +1,23 @@
-// The container tests on their own: npx vitest run --config test/containers/vitest.config.ts
-// Needs Docker (bash .ci/docker-setup.sh). The first file to start builds the three images
-// (about 100 s on two cores for walship's native modules); the others wait for it and hit the cache.
+// The container tests on their own, on Docker:
+//   npx vitest run --config test/containers/vitest.config.ts
+// and on Podman (its Docker-compatible API; see with-podman.sh):
+//   test/containers/with-podman.sh npx vitest run --config test/containers/vitest.config.ts
+// Needs Docker (bash .ci/docker-setup.sh) and, for the second, Podman (scripts/setup-podman.sh).
+// global-setup.ts builds the three images before any file starts (about 100 s on two idle cores
+// for walship's native modules, nothing when cached); on Podman they are copied from Docker.
+//
+// The two passes run the same files, except: podman-kube.test.ts (podman kube play) only on
+// Podman, and k8s-manifests.test.ts (no engine at all) only in the Docker pass.
 import { defineConfig } from 'vitest/config';
+
+const podman = process.env.WALSHIP_ENGINE === 'podman';
 
 export default defineConfig({
   test: {
     root: new URL('../..', import.meta.url).pathname,
     include: ['test/containers/**/*.test.ts'],
+    globalSetup: ['test/containers/global-setup.ts'],
+    exclude: [podman ? 'test/containers/k8s-manifests.test.ts' : 'test/containers/podman-kube.test.ts', '**/node_modules/**'],
     // Generous: CI machines have run the same tests four times slower than these.
     testTimeout: 360_000,
     hookTimeout: 600_000,
