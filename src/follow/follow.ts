@@ -1,5 +1,4 @@
 // restore -f: restore (or resume a follower's database), then keep it current until stopped.
-import { promises as fsp } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { RestoreError, type IntegrityCheck } from '../restore/apply.js';
@@ -8,6 +7,7 @@ import { startHttpServer } from '../server/http-server.js';
 import { Follower } from './follower.js';
 import { observeFollower } from './observe.js';
 import { positionPath, readPosition, writePosition, type FollowPosition } from './position.js';
+import { pathExists } from '../util/fs.js';
 
 export interface FollowRequest {
   replicas: NamedReplica[];
@@ -29,7 +29,7 @@ export async function follow(req: FollowRequest): Promise<FollowOutcome> {
   const { log, outputPath } = req;
   let replica: NamedReplica;
   let position: FollowPosition | null = await readPosition(outputPath);
-  if (await exists(outputPath)) {
+  if (await pathExists(outputPath)) {
     if (!req.ifDbNotExists) throw new RestoreError(`output ${outputPath} already exists; refusing to overwrite it (remove it, or use -if-db-not-exists to resume the follower that left it)`);
     if (!position) throw new RestoreError(`output ${outputPath} exists but no follower position is beside it (${positionPath(outputPath)}); remove it to restore and follow again`);
     const found = req.replicas.find((r) => r.client.location === position!.replica);
@@ -74,12 +74,3 @@ export async function follow(req: FollowRequest): Promise<FollowOutcome> {
   }
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fsp.lstat(p);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}

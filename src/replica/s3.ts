@@ -16,6 +16,7 @@ import { describeS3Error, isAborted, isConditionUnsupported, isNotFound, isPreco
 import { abortStaleUploads, abortUpload, uploadFile } from './s3-upload.js';
 import { downloadRanges, readBody } from './s3-download.js';
 import { loadS3Sdk } from './s3-sdk.js';
+import { settledWithin } from '../util/settle.js';
 
 /** The metadata key Litestream keeps each file's timestamp under. */
 export const TIMESTAMP_METADATA_KEY = 'litestream-timestamp';
@@ -354,12 +355,3 @@ function parseTimestamp(text: string | undefined): Date | null {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
-async function settledWithin(promises: Array<Promise<unknown>>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const done = await Promise.race([
-    Promise.allSettled(promises).then(() => true),
-    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
-  ]);
-  clearTimeout(timer);
-  return done;
-}

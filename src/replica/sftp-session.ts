@@ -11,6 +11,7 @@ import { Backoff } from '../util/backoff.js';
 import { ReplicaError } from './client.js';
 import { ClosedError, openSftpConnection } from './sftp-connect.js';
 import { Sftp, SftpRequestError } from './sftp-io.js';
+import { settledWithin } from '../util/settle.js';
 
 export interface SftpSessionOptions {
   logger?: Logger | undefined;
@@ -322,16 +323,6 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** True if every promise settled within `ms`. */
-async function settledWithin(promises: Array<Promise<unknown>>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const done = await Promise.race([
-    Promise.allSettled(promises).then(() => true),
-    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
-  ]);
-  clearTimeout(timer);
-  return done;
-}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,9 +1,9 @@
 // The restore command's library half: pick the replica that reaches furthest, plan, apply.
-import { promises as fsp } from 'node:fs';
 import type { LtxFileInfo, ReplicaClient } from '../replica/client.js';
 import { listReplica } from '../replica/listing.js';
 import { applyPlan, RestoreError, type ApplyOptions, type IntegrityCheck } from './apply.js';
 import { planRestore, restoredTxid, type LevelListing, type RestoreTarget } from './plan.js';
+import { pathExists } from '../util/fs.js';
 
 export interface NamedReplica {
   name: string;
@@ -37,7 +37,7 @@ function isEmpty(listing: LevelListing): boolean {
 }
 
 export async function restore(req: RestoreRequest): Promise<RestoreOutcome> {
-  const outputExists = await exists(req.outputPath);
+  const outputExists = await pathExists(req.outputPath);
   if (outputExists) {
     if (req.ifDbNotExists) return { kind: 'database-exists' };
     if (!req.dryRun) throw new RestoreError(`output ${req.outputPath} already exists; refusing to overwrite it (remove it, or use -if-db-not-exists)`);
@@ -71,12 +71,3 @@ export async function restore(req: RestoreRequest): Promise<RestoreOutcome> {
   return { kind: 'restored', replica: best.replica.name, txid: result.txid, files: best.plan.length };
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fsp.lstat(p);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
