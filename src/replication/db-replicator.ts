@@ -16,7 +16,7 @@ import { DbWatcher } from './db-watcher.js';
 import { warnDiskcacheValues } from './diskcache.js';
 import { ReplicaShipper, type ShipperStatus } from './replica-shipper.js';
 import { ReplicatorLock } from './replicator-lock.js';
-import { planStagingPrune } from './staging-policy.js';
+import { backlogBoundBytes, planStagingPrune } from './staging-policy.js';
 import { Staging } from './staging.js';
 import { validateReplica, type ValidationResult } from './validation.js';
 import { sleep, Wakeup } from '../util/wakeup.js';
@@ -409,10 +409,14 @@ export class DbReplicator {
   private async pruneStaging(): Promise<void> {
     const staged = new Map<number, LtxFileInfo[]>();
     for (const l of LEVELS) staged.set(l, await this.staging.list(l));
-    await this.checkVolume();
+    const dbBytes = await this.checkVolume();
     const plan = planStagingPrune(
       staged,
-      this.shippers.map((s, i) => ({ remoteMax: (l: number) => s.remoteMax(l), holdsStaging: s.holdsStaging, backlogLimitBytes: this.opts.replicas[i]!.backlogLimitBytes })),
+      this.shippers.map((s, i) => ({
+        remoteMax: (l: number) => s.remoteMax(l),
+        holdsStaging: s.holdsStaging,
+        backlogLimitBytes: backlogBoundBytes(this.opts.replicas[i]!.backlogLimitBytes, dbBytes),
+      })),
       { volumeLow: this.volumeLow },
     );
     for (const i of plan.overflowed) this.shippers[i]!.markOverflowed();
@@ -424,17 +428,18 @@ export class DbReplicator {
    * Staging shares the application's volume. Says so, once per change, when that volume's free space
    * falls under VOLUME_LOW_BYTES or the database's size (whichever is more), and when it recovers.
    */
-  private async checkVolume(): Promise<void> {
-    const st = await fsp.statfs(this.staging.dir).catch(() => null);
-    if (!st) return;
-    this.freeBytes = st.bavail * st.bsize;
+  private async checkVolume(): Promise<number> {
     const dbBytes = (await fsp.stat(this.dbPath).catch(() => null))?.size ?? 0;
+    const st = await fsp.statfs(this.staging.dir).catch(() => null);
+    if (!st) return dbBytes;
+    this.freeBytes = st.bavail * st.bsize;
     const low = this.freeBytes < Math.max(VOLUME_LOW_BYTES, dbBytes);
-    if (low === this.volumeLow) return;
+    if (low === this.volumeLow) return dbBytes;
     this.volumeLow = low;
     const fields = { db: this.dbPath, event: low ? 'volume_low' : 'volume_ok', freeBytes: this.freeBytes, stagedBytes: this.stagedBytes, dbBytes };
     if (low) this.log.warn(fields, "the database's volume is nearly full; staging keeps only what every replica still needs, and a replica that is behind will be healed with a snapshot");
     else this.log.info(fields, "the database's volume has room again");
+    return dbBytes;
   }
 
   private runExclusive<T>(fn: () => Promise<T>): Promise<T> {

@@ -11,6 +11,18 @@ export interface ReplicaStanding {
   backlogLimitBytes: number;
 }
 
+/** A backlog never needs to pass this: past it, a snapshot of the database is the cheaper cure. */
+export const MIN_BACKLOG_BOUND_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The backlog a replica may leave in staging: the configured `backlog-limit`, but never more than
+ * twice the database (at least MIN_BACKLOG_BOUND_BYTES): staging grows with write volume, not with
+ * the database, and past that bound healing the replica with a snapshot ships less anyway.
+ */
+export function backlogBoundBytes(configuredBytes: number, dbBytes: number): number {
+  return Math.min(configuredBytes, Math.max(MIN_BACKLOG_BOUND_BYTES, 2 * dbBytes));
+}
+
 export interface PrunePlan {
   /** Staged files every replica holds and a higher level covers. */
   remove: LtxFileInfo[];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LtxFileInfo } from '../../src/replica/client.js';
-import { planStagingPrune, type ReplicaStanding } from '../../src/replication/staging-policy.js';
+import { backlogBoundBytes, planStagingPrune, type ReplicaStanding } from '../../src/replication/staging-policy.js';
 
 const f = (level: number, min: number, max: number, size = 100): LtxFileInfo => ({ level, minTXID: min, maxTXID: max, size, createdAt: new Date(0) });
 const at = (levels: Record<number, number>, extra: Partial<ReplicaStanding> = {}): ReplicaStanding => ({
@@ -47,5 +47,13 @@ describe('staging prune plan', () => {
     expect(plan.remove.map((x) => `${x.level}:${x.maxTXID}`)).toEqual(['0:1', '0:2', '0:3', '9:1']);
     // Without the low volume, the lagging replica holds level 0 back.
     expect(planStagingPrune(staged, [at({ 0: 4, 1: 3, 9: 3 }), behind]).remove.map((x) => `${x.level}:${x.maxTXID}`)).toEqual(['0:1', '0:2', '9:1']);
+  });
+
+  it('bounds a backlog by twice the database (64 MiB at least), never above backlog-limit', () => {
+    const MiB = 1024 * 1024;
+    expect(backlogBoundBytes(1024 * MiB, 10 * MiB)).toBe(64 * MiB);
+    expect(backlogBoundBytes(1024 * MiB, 100 * MiB)).toBe(200 * MiB);
+    expect(backlogBoundBytes(1024 * MiB, 5000 * MiB)).toBe(1024 * MiB);
+    expect(backlogBoundBytes(16 * MiB, 10 * MiB)).toBe(16 * MiB);
   });
 });
