@@ -72,6 +72,8 @@ export class DatabaseCapture {
   private positionLoaded = false;
   /** What the last clean stop recorded; lets a restart skip the full capture when nothing changed. */
   private cleanStop: CleanStop | null = null;
+  /** The timestamp of the last file captured: stamps never go backwards. */
+  private lastStamp = 0;
   /** How the database and WAL files looked (fileLook) at the last pass. */
   private lastLook = '';
   /** The last capture() was an ifChanged pass that found nothing changed. */
@@ -113,6 +115,7 @@ export class DatabaseCapture {
     const snaps = await this.staging.list(SNAPSHOT_LEVEL);
     const last = l0[l0.length - 1];
     if (last) {
+      this.lastStamp = last.createdAt.getTime();
       const h = peekLtxHeader(await this.staging.read(0, last.minTXID, last.maxTXID));
       this.pos = {
         txid: last.maxTXID,
@@ -167,9 +170,14 @@ export class DatabaseCapture {
   async capture(opts: CaptureOptions): Promise<CaptureResult | null> {
     const [db, wal] = await Promise.all([statOrNull(this.dbPath), statOrNull(`${this.dbPath}-wal`)]);
     const look = `${fileLook(db)}|${fileLook(wal)}`;
-    // An idle poll ends here: two stats, nothing read, the pin left where it is.
+    // An idle poll ends here: two stats and nothing read. The pin still moves (two SQLite calls): a
+    // checkpoint of the application's may be waiting for it to leave the WAL, and with the files as
+    // the last pass left them, every frame in the WAL is captured, so moving it exposes nothing.
     this.skippedUnchanged = opts.ifChanged === true && look === this.lastLook && !opts.snapshot && this.pin !== null;
-    if (this.skippedUnchanged) return null;
+    if (this.skippedUnchanged) {
+      this.pin!.moveForward();
+      return null;
+    }
     if (!(await this.ensureSameFile(db))) return null;
     this.lastLook = look;
     // The pin moves before the WAL is read, so it never protects less than is captured.
@@ -223,6 +231,20 @@ export class DatabaseCapture {
     const same = checksum === stop.checksum;
     this.log.info({ db: this.dbPath, event: same ? 'resumed_clean_stop' : 'changed_since_clean_stop', txid: stop.txid }, same ? 'database is as walship left it; continuing without a full capture' : 'database changed while walship was stopped');
     return same;
+  }
+
+  /**
+   * The timestamp a capture's files carry, which point-in-time restore goes by: the WAL's last
+   * write, read after the scan, so no later than now and no earlier than the newest commit the scan
+   * took (a commit writes its frames before it returns). With captures once per window, the time of
+   * the capture itself would stamp a commit up to a window late, and a restore to a moment just after
+   * that commit would leave it out.
+   */
+  private async stampFor(wal: FileHandle | null): Promise<number> {
+    const now = Date.now();
+    const walWrite = wal ? Math.ceil((await wal.stat()).mtimeMs) : now;
+    this.lastStamp = Math.max(this.lastStamp, Math.min(now, walWrite));
+    return this.lastStamp;
   }
 
   /** `st`: the database file's stat, when the caller has just taken it. */
@@ -290,7 +312,7 @@ export class DatabaseCapture {
     if (!pageSize) return null; // created but not yet written: nothing to capture
     const commit = scan && scan.commit > 0 ? scan.commit : await pageCount(db, dbHead?.pageCount ?? null, pageSize);
     const source = new PageSource(db, wal, scan?.pages ?? new Map(), pageSize, { db: this.dbPath, wal: `${this.dbPath}-wal` });
-    const now = Date.now();
+    const now = await this.stampFor(wal);
     let txid = Math.max(pos?.txid ?? 0, this.txidFloor);
     let l0: LtxFileInfo | null = null;
 

@@ -301,6 +301,7 @@ export class DbReplicator {
 
   private async captureAndHandle(extra: { checksum?: boolean; ifChanged?: boolean } = {}): Promise<CaptureResult | null> {
     if (!(await this.capture.open())) {
+      this.watcher?.refresh();
       if (!this.waitingLogged) this.log.info({ db: this.dbPath, event: 'waiting_for_database' }, 'database does not exist yet; waiting');
       this.waitingLogged = true;
       return null;
@@ -374,12 +375,16 @@ export class DbReplicator {
     this.log.info({ db: this.dbPath, event: 'checkpoint', mode, busy: checkpoint.busy, frames: checkpoint.logFrames, checkpointed: checkpoint.checkpointedFrames }, 'checkpoint');
   }
 
-  /** A WAL left with frames under the threshold gets its PASSIVE after checkpoint-interval, with no poll needed. */
+  /**
+   * A WAL left with frames under the threshold gets its PASSIVE after checkpoint-interval, with no
+   * poll needed; a checkpoint that is due but was postponed (the application held the write lock) is
+   * tried again a poll later, even if nothing changes meanwhile.
+   */
   private scheduleIdleCheckpoint(): void {
     if (this.idleCheckpointTimer) clearTimeout(this.idleCheckpointTimer);
     this.idleCheckpointTimer = null;
     const state = this.walState();
-    const due = state ? idleCheckpointDueAt(state, this.lastCheckpointAt, this.opts) : null;
+    const due = !state ? null : chooseCheckpoint(state, this.opts) ? Date.now() : idleCheckpointDueAt(state, this.lastCheckpointAt, this.opts);
     if (due === null || this.stop.signal.aborted) return;
     // A checkpoint the application kept from running is tried again a poll later, not at once.
     this.idleCheckpointTimer = setTimeout(() => {

@@ -122,8 +122,11 @@ describe('replicate -exec', () => {
 
   it('forwards SIGTERM to the application', async () => {
     work = makeWorkdir();
-    const walship = startWalship(['replicate', '-config', work.config, '-exec', 'trap "exit 3" TERM; while true; do sleep 0.1; done']);
+    const walship = startWalship(['replicate', '-config', work.config, '-exec', 'trap "exit 3" TERM; echo trap-set; while true; do sleep 0.1; done']);
     await walship.waitForEvent('exec_started');
+    // The signal must find the application's trap in place (a shell not yet that far exits 143).
+    for (let i = 0; i < 200 && !walship.logs().includes('trap-set'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(walship.logs()).toContain('trap-set');
     expect(await walship.stop('SIGTERM')).toBe(3);
   });
 });

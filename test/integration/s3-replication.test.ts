@@ -145,7 +145,7 @@ describe('replication to S3 (versitygw)', () => {
     const walship = startWalship(['replicate', '-config', work.config], env);
     await walship.waitForEvent('started');
     const commits: Commit[] = await runWriter('python', { db: work.db, from: 1, to: 30, payload: 'small', pauseAfter: [10, 20], pauseMs: 1500 });
-    await sleep(500);
+    await sleep(1500); // LastModified has whole seconds: the uploads must come a second after the last commit
     await server.restart();
     expect(await walship.stop(), walship.logs()).toBe(0);
     const sdk = server.sdk();
