@@ -92,7 +92,9 @@ export class Follower {
    * retried with backoff (one log line per distinct error); a permanent one is thrown.
    */
   async run(signal: AbortSignal): Promise<void> {
-    const backoff = new Backoff(500, 30_000);
+    // A short cap: a reader holding the file a moment, or a file not there yet, is gone in seconds, and a
+    // follower waiting half a minute after each would fall that far behind.
+    const backoff = new Backoff(250, 5_000);
     while (!signal.aborted) {
       let more = false;
       try {

@@ -213,7 +213,9 @@ describe('restore -f killed mid-apply', () => {
     await writer.done(180_000);
     expect(await primary.stop()).toBe(0);
     const last = replicaMaxTxid(w.replica);
-    expect(await waitForTxid(port, last)).toBe(last);
+    const got = await waitForTxid(port, last);
+    if (got !== last) console.log('FOLLOWERLOG', current.logs().split('\n').filter((l) => !l.includes('"level":20')).slice(-15).join('\n'));
+    expect(got).toBe(last);
     const summary = await reader.stop();
     expect(await current.stop()).toBe(0);
     // A read-only reader that meets a hot journal (the follower just died) gets an error, never
