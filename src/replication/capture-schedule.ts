@@ -7,7 +7,8 @@
 //     being uploaded wait for that upload and go together into the next file (group commit);
 //   - otherwise at most once per capture window: the shortest sync interval of the database's
 //     replicas, and never longer than monitor-interval, so the WAL and the pin keep moving even
-//     when the replica is only written every five minutes.
+//     when the replica is only written every five minutes. The window is the poll's period, and the
+//     WAL is not watched then (its events would only wake walship to wait).
 // A change to the database file itself means a checkpoint is copying frames, and may be waiting
 // for walship's pin: that is captured at once, whatever the window.
 
@@ -24,12 +25,6 @@ export type CaptureTrigger =
 /** The capture window for a database: see above. */
 export function captureWindowMs(syncIntervalsMs: readonly number[], monitorIntervalMs: number): number {
   return Math.max(0, Math.min(monitorIntervalMs, ...syncIntervalsMs));
-}
-
-/** How long to wait before capturing for `trigger`, given when the last capture started. */
-export function captureDelayMs(trigger: CaptureTrigger, now: number, lastCaptureAt: number, windowMs: number): number {
-  if (trigger !== 'wal') return 0;
-  return Math.max(0, lastCaptureAt + windowMs - now);
 }
 
 /**

@@ -8,7 +8,7 @@ import type { Metrics } from '../server/metrics.js';
 import { NotWalModeError } from '../sqlite/open.js';
 import { WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE } from '../sqlite/wal-format.js';
 import { Backoff } from '../util/backoff.js';
-import { captureDelayMs, captureWindowMs, GROUP_COMMIT_MAX_WAIT_MS, type CaptureTrigger } from './capture-schedule.js';
+import { captureWindowMs, GROUP_COMMIT_MAX_WAIT_MS, type CaptureTrigger } from './capture-schedule.js';
 import { chooseCheckpoint, idleCheckpointDueAt, type WalState } from './checkpoint-policy.js';
 import { compactStagedLevel } from './compaction.js';
 import { DatabaseCapture, type CaptureResult } from './db-capture.js';
@@ -67,10 +67,8 @@ export class DbReplicator {
   private snapshotWanted = false;
   private exclusive: Promise<unknown> = Promise.resolve();
   private maintenance: Promise<unknown> = Promise.resolve();
-  /** The pending capture's timer and when it fires (see capture-schedule.ts). */
+  /** The pending capture's timer (see capture-schedule.ts for when captures are asked for). */
   private captureTimer: NodeJS.Timeout | null = null;
-  private captureDueAt = Number.POSITIVE_INFINITY;
-  private lastCaptureAt = 0;
   /** Something other than the fallback poll asked for the pending pass. */
   private changeSignalled = false;
   private idleCheckpointTimer: NodeJS.Timeout | null = null;
@@ -244,19 +242,14 @@ export class DbReplicator {
     return results;
   }
 
-  /** Asks for a capture pass, as soon as `trigger` allows (an earlier pending pass stands). */
+  /** Asks for a capture pass a few milliseconds from now (requests meanwhile join it). */
   private requestCapture(trigger: CaptureTrigger): void {
     if (trigger !== 'poll') this.changeSignalled = true;
-    const now = Date.now();
-    const delay = Math.max(COALESCE_MS, captureDelayMs(trigger, now, this.lastCaptureAt, this.captureWindowMs));
-    if (now + delay >= this.captureDueAt) return;
-    if (this.captureTimer) clearTimeout(this.captureTimer);
-    this.captureDueAt = now + delay;
+    if (this.captureTimer) return;
     this.captureTimer = setTimeout(() => {
       this.captureTimer = null;
-      this.captureDueAt = Number.POSITIVE_INFINITY;
       this.wake.notify();
-    }, delay);
+    }, COALESCE_MS);
   }
 
   /** The next capture takes a snapshot (`replicate -once -force-snapshot`). */
@@ -284,7 +277,6 @@ export class DbReplicator {
       if (this.captureWindowMs === 0) await Promise.all(this.shippers.map((s) => s.uploadSettled(GROUP_COMMIT_MAX_WAIT_MS)));
       const ifChanged = !this.changeSignalled;
       this.changeSignalled = false;
-      this.lastCaptureAt = Date.now();
       try {
         await this.runExclusive(() => this.captureAndHandle({ ifChanged }));
         backoff.reset();

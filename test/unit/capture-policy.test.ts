@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { captureDelayMs, captureWindowMs } from '../../src/replication/capture-schedule.js';
+import { captureWindowMs } from '../../src/replication/capture-schedule.js';
 import { chooseCheckpoint, idleCheckpointDueAt } from '../../src/replication/checkpoint-policy.js';
 import { l0Run } from '../../src/replication/l0-merge.js';
 import type { LtxFileInfo } from '../../src/replica/client.js';
@@ -10,15 +10,6 @@ describe('capture window', () => {
     expect(captureWindowMs([1000], 1000)).toBe(1000);
     expect(captureWindowMs([300_000], 1000)).toBe(1000);
     expect(captureWindowMs([300_000, 250], 1000)).toBe(250);
-  });
-
-  it('delays a commit to the end of the window, and nothing else', () => {
-    expect(captureDelayMs('wal', 10_500, 10_000, 1000)).toBe(500);
-    expect(captureDelayMs('wal', 12_000, 10_000, 1000)).toBe(0);
-    expect(captureDelayMs('wal', 10_001, 10_000, 0)).toBe(0);
-    // A checkpoint copying frames may be waiting for the pin: at once, whatever the window.
-    expect(captureDelayMs('db', 10_001, 10_000, 300_000)).toBe(0);
-    expect(captureDelayMs('due', 10_001, 10_000, 300_000)).toBe(0);
   });
 });
 
