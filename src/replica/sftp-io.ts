@@ -1,7 +1,7 @@
 // Promise-based SFTP requests, with errors that name the request and path, and pipelined transfers:
 // several reads or writes in flight at once, because one at a time is bound by round trips.
 import type { FileHandle } from 'node:fs/promises';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import type { FileEntryWithStats, SFTPWrapper, Stats } from 'ssh2';
 
 /** SFTP v3 status codes (draft-ietf-secsh-filexfer-02). */
@@ -209,6 +209,21 @@ export class Sftp {
     };
   }
 
+  /**
+   * Runs `send` with the connection's socket corked, so the requests it makes leave in one socket
+   * write instead of one each. ssh2 keeps its socket in an internal field: without it, no cork.
+   */
+  corked<T>(send: () => T): T {
+    const sock = (this.raw as unknown as { _client?: { _sock?: { cork?: () => void; uncork?: () => void } } })._client?._sock;
+    if (typeof sock?.cork !== 'function' || typeof sock.uncork !== 'function') return send();
+    sock.cork();
+    try {
+      return send();
+    } finally {
+      sock.uncork();
+    }
+  }
+
   write(handle: Buffer, path: string, buf: Buffer, len: number, position: number): Promise<void> {
     return this.call('write', path, (cb) => this.raw.write(handle, buf, 0, len, position, (err) => cb(err)));
   }
@@ -267,6 +282,59 @@ async function inChunks(size: number, opts: TransferOptions, transfer: (pos: num
   const results = await Promise.allSettled(Array.from({ length: workers }, worker));
   const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (rejected) throw rejected.reason;
+}
+
+export interface FinishOptions {
+  mtime: Date;
+  atime: Date;
+  /** Ask for fsync@openssh.com before the close. */
+  fsync: boolean;
+}
+
+/**
+ * Writes a local file (of about `sizeHint` bytes) to an open remote handle, sets its times, fsyncs and closes
+ * it. The server answers requests in order, so nothing after the open needs to wait for an answer
+ * before the next is sent: a file that fits in one window of writes (chunk size times concurrency)
+ * goes out as one batch, writes, times, fsync and close together, and costs one round trip. A larger
+ * one streams with several writes in flight, and the last three requests then go together. Every
+ * request has been answered when this returns, and the handle is closed whatever failed; the first
+ * failure, in request order, is thrown. Returns whether the server did the fsync.
+ */
+export async function putAndClose(sftp: Sftp, handle: Buffer, remotePath: string, localPath: string, sizeHint: number, opts: TransferOptions, fin: FinishOptions): Promise<boolean> {
+  const sent: Promise<unknown>[] = [];
+  let fsynced: Promise<boolean> = Promise.resolve(false);
+  const finish = (): void => {
+    // After the last write, or the writes would bump the mtime again.
+    sent.push(sftp.futimes(handle, remotePath, fin.mtime, fin.atime));
+    if (fin.fsync) sent.push((fsynced = sftp.fsync(handle, remotePath)));
+    sent.push(sftp.close(handle, remotePath));
+  };
+  try {
+    const window = opts.chunkSize * opts.concurrency;
+    // Small: read at once from staging (the page cache holds what was just written there).
+    const data = sizeHint <= window ? readFileSync(localPath) : null;
+    if (data && data.length <= window) {
+      const size = data.length;
+      sftp.corked(() => {
+        for (let pos = 0; pos < size; pos += opts.chunkSize) {
+          const len = Math.min(opts.chunkSize, size - pos);
+          sent.push(sftp.write(handle, remotePath, data.subarray(pos, pos + len), len, pos));
+        }
+        finish();
+      });
+    } else {
+      await putFile(sftp, handle, remotePath, localPath, opts);
+      sftp.corked(finish);
+    }
+  } catch (err) {
+    await Promise.allSettled(sent);
+    if (sent.length === 0) await sftp.close(handle, remotePath).catch(() => undefined);
+    throw err;
+  }
+  const results = await Promise.allSettled(sent);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return fsynced;
 }
 
 /**

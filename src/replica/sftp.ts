@@ -15,7 +15,7 @@ import { ReplicaConflictError, type LtxFileInfo, type ReplicaClient } from './cl
 import { describeFile, levelDir, ltxFilePath, parseLtxFileName, tempFileName, type LtxFileId } from './layout.js';
 import { checkHostKeySettings } from './sftp-connect.js';
 import { explainRefusal, isRefusal } from './sftp-errors.js';
-import { getFile, putFile, type RemoteFsSpace, SFTP_STATUS, SftpRequestError, sftpStatus, streamFile, type TransferOptions } from './sftp-io.js';
+import { getFile, putAndClose, type RemoteFsSpace, SFTP_STATUS, SftpRequestError, sftpStatus, streamFile, type TransferOptions } from './sftp-io.js';
 import { SftpSession, type SftpConnection, type SftpSessionOptions } from './sftp-session.js';
 import { SftpTempFiles } from './sftp-temp-files.js';
 
@@ -130,19 +130,10 @@ export class SftpReplicaClient implements ReplicaClient {
           throw await this.explain(c, err, dir);
         }
         try {
-          let ok = false;
-          try {
-            await putFile(c.sftp, handle, tmp, localPath, this.transfer);
-            // After the last write, or the writes would bump the mtime again. The atime is the
-            // upload's own time, so a sweep never takes an upload in progress for a leftover.
-            await c.sftp.futimes(handle, tmp, info.createdAt, new Date());
-            if (this.opts.extensions?.fsync !== false && !(await c.sftp.fsync(handle, tmp))) this.noteNoFsync();
-            ok = true;
-          } finally {
-            const closing = c.sftp.close(handle, tmp);
-            if (ok) await closing;
-            else await closing.catch(() => undefined);
-          }
+          // The atime is the upload's own time, so a sweep never takes an upload in progress for a leftover.
+          const fsync = this.opts.extensions?.fsync !== false;
+          const fsynced = await putAndClose(c.sftp, handle, tmp, localPath, info.size, this.transfer, { mtime: info.createdAt, atime: new Date(), fsync });
+          if (fsync && !fsynced) this.noteNoFsync();
           if (opts.exclusive) await this.placeExclusive(c, info, tmp, final, localPath);
           else await this.replace(c, tmp, final);
         } catch (err) {

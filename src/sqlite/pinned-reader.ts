@@ -68,11 +68,16 @@ export class PinnedReader {
   }
 }
 
+/** Each connection's first-read statement, prepared once: the pin moves on every poll. */
+const firstRead = new WeakMap<Database.Database, Database.Statement>();
+
 function beginRead(db: Database.Database): void {
+  let read = firstRead.get(db);
+  if (!read) firstRead.set(db, (read = db.prepare('SELECT count(*) FROM sqlite_master')));
   db.exec('BEGIN');
   try {
     // A read transaction starts with the first read of the database.
-    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    read.get();
   } catch (err) {
     db.exec('ROLLBACK');
     throw err;
