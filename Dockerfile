@@ -52,6 +52,6 @@ USER 10001:10001
 # Meaningful only for `replicate` with `addr:` set in its config: the check finds PID 1's -config,
 # reads addr and asks /healthz. Without addr, or for restore/ltx, it reports healthy.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 CMD ["node", "/app/healthcheck.mjs"]
-# The same V8 flag as the bin's shebang (src/cli/main.ts says why).
-ENTRYPOINT ["node", "--max-semi-space-size=2", "/app/dist/cli/main.js"]
+# The same node flags as the bin's shebang (src/cli/main.ts says why).
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--v8-pool-size=1", "/app/dist/cli/main.js"]
 CMD ["replicate"]
