@@ -6,6 +6,8 @@
 //     way `kubectl apply` (strict field validation) does; the schema check alone lets those pass;
 //   - what the walship pod needs: init restore, native sidecar, exec probes on the addr port, the
 //     shared /data PVC, security settings, resources, and references that resolve;
+//   - what a read-replica pod needs: a follower and a read-only app on one emptyDir, the
+//     follower's /readyz as readiness, nothing that writes to the primary's Service or PVC;
 //   - walship's own config loader accepts the shipped walship.yml files with no warning;
 //   - scripts/k8s-to-podman.mjs derives the Podman pods from these manifests, change by change
 //     (test/containers/podman-kube.test.ts runs what it writes).
@@ -71,12 +73,14 @@ describe('k8s manifests', () => {
     expect(manifests.map((m) => `${m.doc.kind}/${m.doc.metadata.name}`).sort()).toEqual([
       'ConfigMap/walship-config',
       'Deployment/demo-app',
+      'Deployment/demo-app-read',
       'Deployment/walship-sftp',
       'PersistentVolumeClaim/demo-app-data',
       'PersistentVolumeClaim/walship-sftp-data',
       'Secret/walship-sftp-keys',
       'Secret/walship-ssh',
       'Service/demo-app',
+      'Service/demo-app-read',
       'Service/walship-sftp',
     ]);
   });
@@ -241,6 +245,69 @@ describe('k8s manifests', () => {
     });
   });
 
+  describe('the read-replica pods', () => {
+    const deploy = find('Deployment', 'demo-app-read')!;
+    const pod = deploy.spec.template.spec as Obj;
+    const containers = pod.containers as Obj[];
+    const follower = containers.find((c) => c.name === 'follower')!;
+    const app = containers.find((c) => c.name === 'app')!;
+    const walshipYml = YAML.parse(find('ConfigMap', 'walship-config')!.data['walship.yml'] as string) as Obj;
+    const primary = find('Deployment', 'demo-app')!.spec.template.spec as Obj;
+    const sidecar = (primary.initContainers as Obj[]).find((c) => c.name === 'walship')!;
+
+    it('runs a follower of the primary\'s replica and the app in read-only mode, several replicas', () => {
+      expect(deploy.spec.replicas).toBeGreaterThanOrEqual(2);
+      expect(pod.initContainers).toBeUndefined();
+      expect(containers.map((c) => c.name).sort()).toEqual(['app', 'follower']);
+      expect(follower.args).toEqual(['restore', '-f', '-if-db-not-exists', '-config', '/etc/walship/walship.yml', walshipYml.dbs[0].path]);
+      expect(follower.image).toBe(sidecar.image);
+      expect(app.image).toBe((primary.containers as Obj[])[0]!.image);
+      expect(app.env).toEqual([{ name: 'READ_ONLY', value: '1' }]);
+      // Its Service selects only these pods, and the primary's Service none of them.
+      for (const [k, v] of Object.entries(deploy.spec.selector.matchLabels as Obj)) expect(deploy.spec.template.metadata.labels[k]).toBe(v);
+      const own = find('Service', 'demo-app-read')!;
+      for (const [k, v] of Object.entries(own.spec.selector as Obj)) expect(deploy.spec.template.metadata.labels[k]).toBe(v);
+      const writer = find('Service', 'demo-app')!;
+      expect(Object.entries(writer.spec.selector as Obj).every(([k, v]) => deploy.spec.template.metadata.labels[k] === v)).toBe(false);
+    });
+
+    it('shares one emptyDir at the database directory, read-only in the app, and no PVC', () => {
+      expect((pod.volumes as Obj[]).some((v) => v.persistentVolumeClaim)).toBe(false);
+      const data = (pod.volumes as Obj[]).find((v) => v.name === 'data')!;
+      expect(data.emptyDir).toBeDefined();
+      expect(data.emptyDir.medium).toBeUndefined();
+      const dbDir = path.posix.dirname(walshipYml.dbs[0].path as string);
+      const mount = (c: Obj): Obj | undefined => (c.volumeMounts as Obj[]).find((m) => m.name === 'data');
+      expect(mount(follower)).toEqual({ name: 'data', mountPath: dbDir });
+      expect(mount(app)).toEqual({ name: 'data', mountPath: dbDir, readOnly: true });
+      // The follower reads the same config, key and known_hosts as the primary's sidecar.
+      expect(follower.volumeMounts.filter((m: Obj) => m.name !== 'data')).toEqual(sidecar.volumeMounts.filter((m: Obj) => m.name !== 'data'));
+      const volumesOf = (spec: Obj) => (spec.volumes as Obj[]).filter((v) => v.configMap || v.secret);
+      expect(volumesOf(pod)).toEqual(volumesOf(primary));
+    });
+
+    it('is ready when the follower\'s /readyz is (exec probes), with startup room for the first restore', () => {
+      const check = ['node', '/app/healthcheck.mjs'];
+      expect(follower.readinessProbe.exec.command).toEqual([...check, '/readyz']);
+      expect(follower.livenessProbe.exec.command).toEqual([...check, '/healthz']);
+      expect(follower.startupProbe.exec.command).toEqual([...check, '/healthz']);
+      expect(follower.startupProbe.periodSeconds * follower.startupProbe.failureThreshold).toBeGreaterThanOrEqual(120);
+      const port = Number(String(walshipYml.addr).split(':').pop());
+      expect((follower.ports as Obj[]).find((p) => p.containerPort === port)).toBeDefined();
+      expect(app.readinessProbe.exec.command[0]).toBe('python3');
+    });
+
+    it('runs non-root, read-only, with no capabilities and with resources set', () => {
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001 });
+      for (const c of containers) {
+        expect(c.securityContext, c.name).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+        expect(c.securityContext.capabilities.add, c.name).toBeUndefined();
+        for (const kind of ['requests', 'limits']) expect(Object.keys(c.resources[kind]).sort(), `${c.name} ${kind}`).toEqual(['cpu', 'memory']);
+        expect((c.volumeMounts as Obj[]).some((m) => m.mountPath === '/tmp'), c.name).toBe(true);
+      }
+    });
+  });
+
   describe('the SFTP replica', () => {
     const deploy = find('Deployment', 'walship-sftp')!;
     const pod = deploy.spec.template.spec as Obj;
@@ -298,6 +365,18 @@ describe('k8s manifests', () => {
     });
   });
 
+  describe("walship's own config loader, compose's s3 profile", () => {
+    it('accepts images/walship/walship-s3.yml without a warning, credentials from the environment only', () => {
+      const text = readFileSync(path.join(repoRoot, 'images', 'walship', 'walship-s3.yml'), 'utf8');
+      expect(text).not.toMatch(/access-key-id|secret-access-key/);
+      const { config, warnings } = parseConfig(text, 'walship-s3.yml', { env: { AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's' } });
+      expect(warnings).toEqual([]);
+      expect(config.addr).toBe(':9090');
+      expect(config.dbs[0]!.path).toBe('/data/cache.db');
+      expect(config.dbs[0]!.replicas[0]!.type).toBe('s3');
+    });
+  });
+
   describe('scripts/k8s-to-podman.mjs', () => {
     const keys = { id_ed25519: 'CLIENT KEY\n', ssh_host_ed25519_key: 'HOST KEY\n', authorized_keys: 'ssh-ed25519 AAAA walship\n', known_hosts: 'walship-sftp ssh-ed25519 AAAA\n' };
     const convert = (opts: Obj = {}): { pods: { file: string; pod: Obj }[]; configMaps: Obj[] } =>
@@ -307,6 +386,8 @@ describe('k8s manifests', () => {
       const { pods } = convert();
       expect(pods.map((p) => [p.file, p.pod.kind, p.pod.metadata.name])).toEqual([
         ['demo-app.yaml', 'Pod', 'demo-app'],
+        ['read-replica-1.yaml', 'Pod', 'demo-app-read-1'],
+        ['read-replica-2.yaml', 'Pod', 'demo-app-read-2'],
         ['sftp-replica.yaml', 'Pod', 'walship-sftp'],
       ]);
       const demo = pods[0]!.pod.spec as Obj;
@@ -341,8 +422,29 @@ describe('k8s manifests', () => {
       }
       const appPort = ((demo.containers as Obj[])[0]!.ports as Obj[])[0];
       expect(appPort).toEqual({ name: 'http', containerPort: 8080, protocol: 'TCP', hostIP: '127.0.0.1', hostPort: 18080 });
-      const sftpPorts = ((pods[1]!.pod.spec as Obj).containers as Obj[])[0]!.ports as Obj[];
+      const sftpPorts = ((pods.find((x) => x.pod.metadata.name === 'walship-sftp')!.pod.spec as Obj).containers as Obj[])[0]!.ports as Obj[];
       expect(sftpPorts.some((p) => 'hostPort' in p)).toBe(false);
+    });
+
+    it('makes N pods of a Deployment with replicas N, each with its own emptyDirs and published port', () => {
+      const { pods } = convert({ volumePrefix: 't2-', publish: { 'demo-app-read': '127.0.0.1:18081,127.0.0.1:18082' } });
+      const read = pods.filter((x) => x.pod.metadata.name.startsWith('demo-app-read-'));
+      expect(read).toHaveLength(find('Deployment', 'demo-app-read')!.spec.replicas as number);
+      const emptyDirs = read.map((x) => (x.pod.spec.volumes as Obj[]).filter((v) => v.emptyDir).map((v) => v.name as string).sort());
+      expect(emptyDirs).toEqual([['t2-demo-app-read-1-data', 't2-demo-app-read-1-tmp'], ['t2-demo-app-read-2-data', 't2-demo-app-read-2-tmp']]);
+      for (const [i, x] of read.entries()) {
+        for (const c of x.pod.spec.containers as Obj[]) {
+          expect((c.volumeMounts as Obj[]).find((m) => m.mountPath === '/data')?.name, `${x.pod.metadata.name}/${c.name}`).toBe(`t2-demo-app-read-${i + 1}-data`);
+        }
+        const app = (x.pod.spec.containers as Obj[]).find((c) => c.name === 'app')!;
+        expect((app.ports as Obj[])[0]).toMatchObject({ hostIP: '127.0.0.1', hostPort: 18081 + i });
+      }
+    });
+
+    it('refuses a Deployment of several replicas that holds a PVC (one writer per database)', () => {
+      const scaled = readManifests(k8sDir) as { file: string; doc: Obj }[];
+      scaled.find((m) => m.doc.kind === 'Deployment' && m.doc.metadata.name === 'demo-app')!.doc.spec.replicas = 2;
+      expect(() => (toPodman as (m: unknown, o: Obj) => unknown)(scaled, { keys })).toThrow(/demo-app has replicas 2 and a PersistentVolumeClaim/);
     });
 
     it('refuses what Podman cannot run: a missing key, a port probe, a Service named apart from its pod', () => {
