@@ -28,6 +28,11 @@
 //      names, so a test's volumes are its own and never meet another run's stale keys. The
 //      emptyDirs of a Deployment's N > 1 pods are named after each pod too (P + NAME-i- + volume):
 //      on a cluster every pod has its own, and two followers must never share one database file.
+//   8. Container ports that no --publish names are dropped: Podman 4.3.1 publishes every declared
+//      containerPort on the host at the same number, on all addresses (later Podman releases
+//      need --publish-all for that), so two pods declaring the same port (the two read replicas'
+//      9090) cannot both start, and a pod's ports would be open beyond the loopback. Pods reach
+//      each other on the network by pod name and any port, declared or not.
 //   7. Probes must be exec probes: Podman turns httpGet and tcpSocket probes into `curl`
 //      healthchecks, and the images carry no curl. A non-exec probe is an error here, not a
 //      silent change: fix the manifest.
@@ -167,6 +172,12 @@ export function toPodman(manifests, { keys, publish = {}, volumePrefix = '' }) {
         const port = podSpec.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === target || p.containerPort === target);
         if (!port) fail(`Service ${svc.metadata.name} targets port ${target}, which no container of ${name} declares`);
         Object.assign(port, { hostIP, hostPort });
+      }
+      // 8. only published ports stay
+      for (const c of podSpec.containers) {
+        const published = (c.ports ?? []).filter((p) => p.hostPort);
+        if (published.length > 0) c.ports = published;
+        else delete c.ports;
       }
       pods.push({
         file: replicas === 1 ? m.file : m.file.replace(/\.yaml$/, `-${i}.yaml`),
