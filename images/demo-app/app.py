@@ -44,27 +44,23 @@ def log(event, **fields):
 
 
 class ReadOnlyCache:
-    """The few reads the pages need, straight from diskcache's Cache table, read-only."""
+    """The reads /stats needs, straight from diskcache's Cache table: read-only, busy timeout."""
 
-    def _query(self, sql, args=()):
+    def snapshot(self):
+        """writes, entries and last_write, read in one read transaction (one committed state)."""
         if not os.path.exists(DB_PATH):
             raise NotReady(f"{DB_PATH} does not exist yet")
-        con = sqlite3.connect(f"file:{DB_PATH}?mode=ro", uri=True, timeout=10)
+        con = sqlite3.connect(f"file:{DB_PATH}?mode=ro", uri=True, timeout=10, isolation_level=None)
         try:
-            return con.execute(sql, args).fetchall()
+            con.execute("BEGIN")
+            value = lambda key: (con.execute("SELECT value FROM Cache WHERE key = ?", (key,)).fetchone() or (None,))[0]
+            return {
+                "writes": int(value("writes") or 0),
+                "entries": con.execute("SELECT count(*) FROM Cache").fetchone()[0],
+                "last_write": value("last_write"),
+            }
         finally:
             con.close()
-
-    def get(self, key, default=None):
-        rows = self._query("SELECT value FROM Cache WHERE key = ?", (key,))
-        return rows[0][0] if rows else default
-
-    def __len__(self):
-        return self._query("SELECT count(*) FROM Cache")[0][0]
-
-    def pages(self):
-        # Non-raw values are pickled by diskcache; the read-only pages show the counter only.
-        return []
 
 
 class NotReady(Exception):
@@ -74,7 +70,7 @@ class NotReady(Exception):
 if READ_ONLY:
     cache = ReadOnlyCache()
     try:
-        started_with = int(cache.get("writes", 0))
+        started_with = cache.snapshot()["writes"]
     except (NotReady, sqlite3.Error):
         started_with = 0
 else:
@@ -111,14 +107,11 @@ def writer():
 
 
 def stats():
-    return {
-        "writes": int(cache.get("writes", 0)),
-        "entries": len(cache),
-        "started_with": started_with,
-        "last_write": cache.get("last_write"),
-        "database": DB_PATH,
-        "read_only": READ_ONLY,
-    }
+    if READ_ONLY:
+        now = cache.snapshot()
+    else:
+        now = {"writes": int(cache.get("writes", 0)), "entries": len(cache), "last_write": cache.get("last_write")}
+    return {**now, "started_with": started_with, "database": DB_PATH, "read_only": READ_ONLY}
 
 
 def page_items():
@@ -138,6 +131,8 @@ class Handler(BaseHTTPRequestHandler):
             self.route()
         except NotReady as err:
             self.reply(503, "text/plain", f"{err}\n".encode())
+        except sqlite3.Error as err:  # read-only: e.g. a follower's hot journal, until it rolls back
+            self.reply(503, "text/plain", f"database not readable now: {err}\n".encode())
 
     def route(self):
         if self.path == "/stats":
@@ -182,7 +177,7 @@ def main():
         t.start()
     server.serve_forever()
     if READ_ONLY:
-        log("stopped", writes=None)
+        log("stopped", writes=None, read_only=True)
         return 0
     t.join()
     final = int(cache.get("writes", 0))

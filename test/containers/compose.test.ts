@@ -152,7 +152,18 @@ describe(`compose.yaml with ${isPodman ? 'podman-compose' : 'docker-compose stan
     const app = await containerOf('app');
     const dataVolume = `${project}_data`;
     const n1 = await expectReplicaCaughtUp({ appId: app, dataVolume, restore: () => readDbIn(standby), timeoutMs: 60_000 });
-    await waitFor('20 more writes on the primary', async () => ((await appStats(appPort)).writes >= n1 + 20 ? true : undefined), 30_000);
+    // Meanwhile a reader polls the standby app (bounded: 30 s at most): every answer a 200, and
+    // the counter it reads never goes backwards.
+    const reads: { status: number; writes?: number }[] = [];
+    await waitFor('20 more writes on the primary', async () => {
+      const res = await fetch(`http://127.0.0.1:${standbyPort}/stats`, { signal: AbortSignal.timeout(5000) });
+      reads.push({ status: res.status, writes: res.ok ? ((await res.json()) as { writes: number }).writes : undefined });
+      return (await appStats(appPort)).writes >= n1 + 20 ? true : undefined;
+    }, 30_000, 200);
+    expect(reads.filter((r) => r.status !== 200)).toEqual([]);
+    const seen = reads.map((r) => r.writes!);
+    expect(seen, 'the standby never goes backwards').toEqual([...seen].sort((a, b) => a - b));
+    expect(seen[0]).toBeGreaterThanOrEqual(n1);
     const n2 = await expectReplicaCaughtUp({ appId: app, dataVolume, restore: () => readDbIn(standby), timeoutMs: 60_000 });
     expect(n2).toBeGreaterThanOrEqual(n1 + 20);
     const copy = await readDbIn(standby);
