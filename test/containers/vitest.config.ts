@@ -4,7 +4,8 @@
 //   test/containers/with-podman.sh npx vitest run --config test/containers/vitest.config.ts
 // Needs Docker (bash .ci/docker-setup.sh) and, for the second, Podman (scripts/setup-podman.sh).
 // global-setup.ts builds the three images before any file starts (about 100 s on two idle cores
-// for walship's native modules, nothing when cached); on Podman they are copied from Docker.
+// for walship's native modules, nothing when cached), and the S3 server's stand-in image when its
+// name is missing (s3-standin.ts, a few seconds); on Podman they are copied from Docker.
 //
 // The two passes run the same files, except: podman-kube.test.ts (podman kube play) only on
 // Podman, and k8s-manifests.test.ts (no engine at all) only in the Docker pass.
