@@ -13,7 +13,8 @@
 //
 // In between, the `standby` profile: a follower (`walship restore -f`) keeps a second volume
 // current from the replica, and the demo app serves it read-only; the standby's database must
-// equal the primary's exactly, and go on following it.
+// equal the primary's exactly, and go on following it, through the drill too (the README's
+// manual failover: a restore from the replica, after which the primary continues its history).
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
@@ -228,5 +229,15 @@ describe(`compose.yaml with ${isPodman ? 'podman-compose' : 'docker-compose stan
     expect(stats.started_with).toBe(final.writes);
     const app = await containerOf('app');
     expect((await jsonLogs(app)).find((l) => l.event === 'started')?.writes).toBe(final.writes);
+
+    // This is also the README's manual failover: the standby (started above, still running)
+    // follows the restored primary, which goes on with the replica's history, and its copy is
+    // exactly the primary's again after more writes.
+    await waitFor('10 more writes after the restore', async () => ((await appStats(appPort)).writes >= final.writes + 10 ? true : undefined), 30_000);
+    const standby = await containerOf('standby-app');
+    const n = await expectReplicaCaughtUp({ appId: app, dataVolume: volume, restore: () => readDbIn(standby), timeoutMs: 60_000 });
+    expect(n).toBeGreaterThanOrEqual(final.writes + 10);
+    const follower = (await jsonLogs(await containerOf('follower'))).map((l) => l.event);
+    expect(follower.filter((e) => e === 'restored' || e === 'follow_resync'), 'followed on, without restoring again').toEqual(['restored']);
   }, 300_000);
 });
