@@ -33,24 +33,22 @@ describe(`compose.yaml with ${isPodman ? 'podman-compose' : 'docker-compose stan
   let p: ComposeProject;
   const compose = (args: string[], profiles: string[] = []) => p.run(args, { profiles });
   const containerOf = (service: string) => p.containerOf(service);
-  const status = async (name: string): Promise<string> => (await engine(['inspect', '-f', '{{.State.Status}}', name], { allowFail: true })).stdout.trim();
 
   /**
    * The README's steps for podman-compose 1.0.3, which starts services in order but waits for
    * nothing: keys, then the SFTP server until its healthcheck passes (run by hand: no systemd
-   * timers here), then the restore to its end, then everything (the one-shots run again and
-   * change nothing).
+   * timers here), then the restore to its end, then app and walship, named (the one-shots run
+   * again and change nothing).
    */
   async function podmanComposeUp(): Promise<void> {
     const step = (args: string[]) => p.step(args);
     await step(['up', '-d', 'keygen']);
-    await waitFor('keygen to finish', async () => ((await status(await containerOf('keygen'))) === 'exited' ? true : undefined), 60_000);
+    expect(await p.exited('keygen')).toBe(0);
     await step(['up', '-d', 'sftp']);
     const sftp = await containerOf('sftp');
     await waitFor('the sftp healthcheck', async () => ((await engine(['healthcheck', 'run', sftp], { allowFail: true })).code === 0 ? true : undefined), 60_000);
     await step(['up', '-d', 'restore']);
-    await waitFor('restore to finish', async () => ((await status(await containerOf('restore'))) === 'exited' ? true : undefined), 60_000);
-    expect(await exitCodeOf(await containerOf('restore'))).toBe(0);
+    expect(await p.exited('restore')).toBe(0);
     // Named: podman-compose 1.0.3 ignores profiles, and a bare `up -d` would start those too.
     await step(['up', '-d', 'app', 'walship']);
     await waitFor('app and walship to start', async () => {
@@ -218,8 +216,7 @@ describe(`compose.yaml with ${isPodman ? 'podman-compose' : 'docker-compose stan
     }
 
     const restore = await containerOf('restore');
-    await waitFor('restore to finish', async () => ((await status(restore)) === 'exited' ? true : undefined), 60_000);
-    expect(await exitCodeOf(restore)).toBe(0);
+    expect(await p.exited('restore')).toBe(0);
     // Exactly one run that restored (on Podman the later `up -d` starts it again: it must then
     // leave the restored database alone).
     const runs = (await jsonLogs(restore)).filter((l) => l.event === 'restored' || l.event === 'restore_skipped').map((l) => [l.event, l.reason]);

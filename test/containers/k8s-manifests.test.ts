@@ -6,13 +6,12 @@
 //     way `kubectl apply` (strict field validation) does; the schema check alone lets those pass;
 //   - what the walship pod needs: init restore, native sidecar, exec probes on the addr port, the
 //     shared /data PVC, security settings, resources, and references that resolve;
-//   - what a read-replica pod needs: a follower and a read-only app on one emptyDir, the
-//     follower's /readyz as readiness, nothing that writes to the primary's Service or PVC;
+//   - (what a read-replica pod needs is in k8s-read-replica.test.ts);
 //   - walship's own config loader accepts the shipped walship.yml files with no warning;
 //   - scripts/k8s-to-podman.mjs derives the Podman pods from these manifests, change by change
 //     (test/containers/podman-kube.test.ts runs what it writes).
 // No Docker needed. YAML is read as YAML 1.1, as kubectl reads it (0400 is octal there).
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
@@ -22,17 +21,9 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { ConfigMap, PersistentVolumeClaim, Secret, Service } from 'kubernetes-models/v1';
 import { parseConfig } from '../../src/config/load.js';
 import { repoRoot } from './docker.js';
+import { byKind, find, k8sDir, manifests, where, type Obj } from './k8s-load.js';
 // @ts-expect-error: plain ESM script, no types
 import { readManifests, toPodman } from '../../scripts/k8s-to-podman.mjs';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Obj = Record<string, any>;
-
-interface Manifest {
-  file: string;
-  index: number;
-  doc: Obj;
-}
 
 /** The kinds k8s/ uses, with their schema-validating models. */
 const MODELS: Record<string, new (data: Obj) => { validate(): void }> = {
@@ -42,22 +33,6 @@ const MODELS: Record<string, new (data: Obj) => { validate(): void }> = {
   'v1/Secret': Secret,
   'v1/Service': Service,
 };
-
-const k8sDir = path.join(repoRoot, 'k8s');
-const manifests: Manifest[] = readdirSync(k8sDir)
-  .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
-  .sort()
-  .flatMap((file) =>
-    YAML.parseAllDocuments(readFileSync(path.join(k8sDir, file), 'utf8'), { version: '1.1' }).map((d, index) => {
-      if (d.errors.length > 0) throw new Error(`k8s/${file} document ${index}: ${d.errors[0]!.message}`);
-      return { file, index, doc: d.toJS() as Obj };
-    }),
-  )
-  .filter((m) => m.doc !== null);
-
-const where = (m: Manifest): string => `k8s/${m.file} #${m.index} ${m.doc.kind}/${m.doc.metadata?.name}`;
-const find = (kind: string, name: string): Obj | undefined => manifests.find((m) => m.doc.kind === kind && m.doc.metadata?.name === name)?.doc;
-const byKind = (kind: string): Obj[] => manifests.filter((m) => m.doc.kind === kind).map((m) => m.doc);
 
 /** kubernetes-types module for an apiVersion: "v1" -> core/v1, "apps/v1" -> apps/v1. */
 function typesModule(apiVersion: string): string {
@@ -242,69 +217,6 @@ describe('k8s manifests', () => {
       expect(service, `a Service named ${url.hostname}`).toBeDefined();
       expect((service.spec.ports as Obj[]).map((p) => p.port)).toContain(Number(url.port || 22));
       expect(url.pathname.startsWith('/replica/')).toBe(true);
-    });
-  });
-
-  describe('the read-replica pods', () => {
-    const deploy = find('Deployment', 'demo-app-read')!;
-    const pod = deploy.spec.template.spec as Obj;
-    const containers = pod.containers as Obj[];
-    const follower = containers.find((c) => c.name === 'follower')!;
-    const app = containers.find((c) => c.name === 'app')!;
-    const walshipYml = YAML.parse(find('ConfigMap', 'walship-config')!.data['walship.yml'] as string) as Obj;
-    const primary = find('Deployment', 'demo-app')!.spec.template.spec as Obj;
-    const sidecar = (primary.initContainers as Obj[]).find((c) => c.name === 'walship')!;
-
-    it('runs a follower of the primary\'s replica and the app in read-only mode, several replicas', () => {
-      expect(deploy.spec.replicas).toBeGreaterThanOrEqual(2);
-      expect(pod.initContainers).toBeUndefined();
-      expect(containers.map((c) => c.name).sort()).toEqual(['app', 'follower']);
-      expect(follower.args).toEqual(['restore', '-f', '-if-db-not-exists', '-config', '/etc/walship/walship.yml', walshipYml.dbs[0].path]);
-      expect(follower.image).toBe(sidecar.image);
-      expect(app.image).toBe((primary.containers as Obj[])[0]!.image);
-      expect(app.env).toEqual([{ name: 'READ_ONLY', value: '1' }]);
-      // Its Service selects only these pods, and the primary's Service none of them.
-      for (const [k, v] of Object.entries(deploy.spec.selector.matchLabels as Obj)) expect(deploy.spec.template.metadata.labels[k]).toBe(v);
-      const own = find('Service', 'demo-app-read')!;
-      for (const [k, v] of Object.entries(own.spec.selector as Obj)) expect(deploy.spec.template.metadata.labels[k]).toBe(v);
-      const writer = find('Service', 'demo-app')!;
-      expect(Object.entries(writer.spec.selector as Obj).every(([k, v]) => deploy.spec.template.metadata.labels[k] === v)).toBe(false);
-    });
-
-    it('shares one emptyDir at the database directory, read-only in the app, and no PVC', () => {
-      expect((pod.volumes as Obj[]).some((v) => v.persistentVolumeClaim)).toBe(false);
-      const data = (pod.volumes as Obj[]).find((v) => v.name === 'data')!;
-      expect(data.emptyDir).toBeDefined();
-      expect(data.emptyDir.medium).toBeUndefined();
-      const dbDir = path.posix.dirname(walshipYml.dbs[0].path as string);
-      const mount = (c: Obj): Obj | undefined => (c.volumeMounts as Obj[]).find((m) => m.name === 'data');
-      expect(mount(follower)).toEqual({ name: 'data', mountPath: dbDir });
-      expect(mount(app)).toEqual({ name: 'data', mountPath: dbDir, readOnly: true });
-      // The follower reads the same config, key and known_hosts as the primary's sidecar.
-      expect(follower.volumeMounts.filter((m: Obj) => m.name !== 'data')).toEqual(sidecar.volumeMounts.filter((m: Obj) => m.name !== 'data'));
-      const volumesOf = (spec: Obj) => (spec.volumes as Obj[]).filter((v) => v.configMap || v.secret);
-      expect(volumesOf(pod)).toEqual(volumesOf(primary));
-    });
-
-    it('is ready when the follower\'s /readyz is (exec probes), with startup room for the first restore', () => {
-      const check = ['node', '/app/healthcheck.mjs'];
-      expect(follower.readinessProbe.exec.command).toEqual([...check, '/readyz']);
-      expect(follower.livenessProbe.exec.command).toEqual([...check, '/healthz']);
-      expect(follower.startupProbe.exec.command).toEqual([...check, '/healthz']);
-      expect(follower.startupProbe.periodSeconds * follower.startupProbe.failureThreshold).toBeGreaterThanOrEqual(120);
-      const port = Number(String(walshipYml.addr).split(':').pop());
-      expect((follower.ports as Obj[]).find((p) => p.containerPort === port)).toBeDefined();
-      expect(app.readinessProbe.exec.command[0]).toBe('python3');
-    });
-
-    it('runs non-root, read-only, with no capabilities and with resources set', () => {
-      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001 });
-      for (const c of containers) {
-        expect(c.securityContext, c.name).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
-        expect(c.securityContext.capabilities.add, c.name).toBeUndefined();
-        for (const kind of ['requests', 'limits']) expect(Object.keys(c.resources[kind]).sort(), `${c.name} ${kind}`).toEqual(['cpu', 'memory']);
-        expect((c.volumeMounts as Obj[]).some((m) => m.mountPath === '/tmp'), c.name).toBe(true);
-      }
     });
   });
 
