@@ -3,13 +3,15 @@
 //   node /app/healthcheck.mjs            asks /healthz (HEALTHCHECK, startup and liveness probes)
 //   node /app/healthcheck.mjs /readyz    asks /readyz (readiness probe)
 //
-// It reads PID 1's command line. For `walship replicate`, it finds the config (-config/--config,
-// else $WALSHIP_CONFIG, else /etc/walship.yml), reads its top-level `addr:` and asks
+// It reads PID 1's command line. For `walship replicate`, and for a follower (`walship restore -f`
+// or -follow), it finds the config (-config/--config, else $WALSHIP_CONFIG, else /etc/walship.yml)
+// and its top-level `addr:` (a follower's -addr flag wins over the config), and asks
 // http://HOST:PORT/healthz, or the path given as the argument (HOST 127.0.0.1 when addr has none
-// or a wildcard). Exit 0 is healthy.
+// or a wildcard). Exit 0 is healthy. A follower serves only once its first restore is done, so
+// until then it is unhealthy and not ready.
 //
-// Tolerant by design: when PID 1 is not `replicate` (restore, ltx, version), or the config sets no
-// addr, there is nothing to ask, and it reports healthy. HEALTHCHECK is only meaningful with addr.
+// Tolerant by design: when PID 1 is neither (a one-shot restore, ltx, version), or the config sets
+// no addr, there is nothing to ask, and it reports healthy. HEALTHCHECK is only meaningful with addr.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import YAML from 'yaml';
@@ -25,21 +27,31 @@ try {
 } catch {
   done(0, 'cannot read /proc/1/cmdline; nothing to check');
 }
-const cmdIndex = argv.findIndex((a) => a === 'replicate');
-if (cmdIndex < 0) done(0, 'not replicating; nothing to check');
+const FOLLOW_FLAGS = new Set(['-f', '--f', '-follow', '--follow', '-f=true', '--f=true', '-follow=true', '--follow=true']);
+let cmdIndex = argv.findIndex((a) => a === 'replicate');
+const restoreIndex = argv.findIndex((a) => a === 'restore');
+const following = cmdIndex < 0 && restoreIndex >= 0 && argv.slice(restoreIndex + 1).some((a) => FOLLOW_FLAGS.has(a));
+if (following) cmdIndex = restoreIndex;
+if (cmdIndex < 0) done(0, 'neither replicating nor following; nothing to check');
 
-let configFile = null;
-for (let i = cmdIndex + 1; i < argv.length; i++) {
-  const a = argv[i];
-  const m = /^--?config(?:=(.*))?$/.exec(a);
-  if (m) configFile = m[1] ?? argv[i + 1] ?? null;
+/** The value of -NAME/--NAME (as `-NAME V` or `-NAME=V`) after the command, or null. */
+function flag(name) {
+  let value = null;
+  const re = new RegExp(`^--?${name}(?:=(.*))?$`);
+  for (let i = cmdIndex + 1; i < argv.length; i++) {
+    const m = re.exec(argv[i]);
+    if (m) value = m[1] ?? argv[i + 1] ?? null;
+  }
+  return value;
 }
+
+let configFile = flag('config');
+let addr = following ? flag('addr') : null;
 // The ad-hoc form (replicate DB_PATH URL...) has no config and so no addr.
-if (!configFile && argv.slice(cmdIndex + 1).some((a) => !a.startsWith('-'))) done(0, 'no config; nothing to check');
+if (!addr && !following && !configFile && argv.slice(cmdIndex + 1).some((a) => !a.startsWith('-'))) done(0, 'no config; nothing to check');
 configFile ??= process.env.WALSHIP_CONFIG || '/etc/walship.yml';
 
-let addr = null;
-try {
+if (!addr) try {
   const noExpand = argv.includes('-no-expand-env') || argv.includes('--no-expand-env');
   let text = readFileSync(configFile, 'utf8');
   if (!noExpand) {

@@ -10,63 +10,47 @@
 // the restore still runs. The test brings the project up in the steps the README's Podman
 // section gives (podmanComposeUp below), unchanged compose.yaml, and stops the app before walship
 // (podman-compose stops services in reverse file order, walship first).
-import { execFile } from 'node:child_process';
+//
+// In between, the `standby` profile: a follower (`walship restore -f`) keeps a second volume
+// current from the replica, and the demo app serves it read-only; the standby's database must
+// equal the primary's exactly, and go on following it, through the drill too (the README's
+// manual failover: a restore from the replica, after which the primary continues its history).
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment } from 'testcontainers';
-import { IMAGES, NODE_IMAGE, appStats, engine, exitCodeOf, isPodman, jsonLogs, parseJsonLines, readDb, repoRoot, restoreFromReplica, uniqueName, waitFor } from './docker.js';
+import { IMAGES, NODE_IMAGE, appStats, engine, expectReplicaCaughtUp, exitCodeOf, isPodman, jsonLogs, parseJsonLines, readDb, readDbIn, repoRoot, restoreFromReplica, uniqueName, waitFor } from './docker.js';
+import { ComposeProject } from './compose-project.js';
 import { freePort } from '../helpers/ports.js';
 
 
 describe(`compose.yaml with ${isPodman ? 'podman-compose' : 'docker-compose standalone'}`, () => {
   const project = uniqueName('walshipcompose').replace(/-/g, '');
   let appPort: number;
+  let standbyPort: number;
   let env: StartedDockerComposeEnvironment | undefined;
   let composeEnv: NodeJS.ProcessEnv;
 
-  function compose(args: string[], timeoutMs = 180_000): Promise<{ code: number; out: string }> {
-    return new Promise((resolve) => {
-      execFile(isPodman ? 'podman-compose' : 'docker-compose', ['-p', project, '-f', 'compose.yaml', ...args], { cwd: repoRoot, env: composeEnv, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-        const code = (err as { code?: unknown } | null)?.code;
-        resolve({ code: err ? (typeof code === 'number' ? code : 1) : 0, out: String(stdout) + String(stderr) });
-      });
-    });
-  }
-
-  /** The id (name, on Podman) of a service's container (the one-shots included, once they ran). */
-  async function containerOf(service: string): Promise<string> {
-    // podman-compose 1.0.3 has no `ps -q SERVICE`; it names containers <project>_<service>_1.
-    if (isPodman) return `${project}_${service}_1`;
-    const r = await compose(['ps', '-q', service]);
-    const id = r.out.trim().split('\n')[0];
-    if (!id) throw new Error(`no container for service ${service}`);
-    return id;
-  }
-
-  async function status(name: string): Promise<string> {
-    return (await engine(['inspect', '-f', '{{.State.Status}}', name], { allowFail: true })).stdout.trim();
-  }
+  let p: ComposeProject;
+  const compose = (args: string[], profiles: string[] = []) => p.run(args, { profiles });
+  const containerOf = (service: string) => p.containerOf(service);
 
   /**
    * The README's steps for podman-compose 1.0.3, which starts services in order but waits for
    * nothing: keys, then the SFTP server until its healthcheck passes (run by hand: no systemd
-   * timers here), then the restore to its end, then everything (the one-shots run again and
-   * change nothing).
+   * timers here), then the restore to its end, then app and walship, named (the one-shots run
+   * again and change nothing).
    */
   async function podmanComposeUp(): Promise<void> {
-    const step = async (args: string[]): Promise<void> => {
-      const r = await compose(args);
-      expect(r.code, r.out).toBe(0);
-    };
+    const step = (args: string[]) => p.step(args);
     await step(['up', '-d', 'keygen']);
-    await waitFor('keygen to finish', async () => ((await status(await containerOf('keygen'))) === 'exited' ? true : undefined), 60_000);
+    expect(await p.exited('keygen')).toBe(0);
     await step(['up', '-d', 'sftp']);
     const sftp = await containerOf('sftp');
     await waitFor('the sftp healthcheck', async () => ((await engine(['healthcheck', 'run', sftp], { allowFail: true })).code === 0 ? true : undefined), 60_000);
     await step(['up', '-d', 'restore']);
-    await waitFor('restore to finish', async () => ((await status(await containerOf('restore'))) === 'exited' ? true : undefined), 60_000);
-    expect(await exitCodeOf(await containerOf('restore'))).toBe(0);
-    await step(['up', '-d']);
+    expect(await p.exited('restore')).toBe(0);
+    // Named: podman-compose 1.0.3 ignores profiles, and a bare `up -d` would start those too.
+    await step(['up', '-d', 'app', 'walship']);
     await waitFor('app and walship to start', async () => {
       const app = (await jsonLogs(await containerOf('app'))).some((l) => l.event === 'started');
       const walship = (await jsonLogs(await containerOf('walship'))).some((l) => l.event === 'started');
@@ -86,7 +70,9 @@ describe(`compose.yaml with ${isPodman ? 'podman-compose' : 'docker-compose stan
       }
     }
     appPort = await freePort();
-    composeEnv = { ...process.env, NODE_IMAGE, APP_PORT: String(appPort) };
+    standbyPort = await freePort();
+    composeEnv = { ...process.env, NODE_IMAGE, APP_PORT: String(appPort), STANDBY_PORT: String(standbyPort) };
+    p = new ComposeProject(project, composeEnv);
     const started = Date.now();
     if (isPodman) {
       await podmanComposeUp();
@@ -97,7 +83,7 @@ describe(`compose.yaml with ${isPodman ? 'podman-compose' : 'docker-compose stan
     const walshipStarted = Wait.forLogMessage(/"event":"started"/);
     const environment = new DockerComposeEnvironment(repoRoot, 'compose.yaml')
       .withProjectName(project)
-      .withEnvironment({ NODE_IMAGE, APP_PORT: String(appPort) })
+      .withEnvironment({ NODE_IMAGE, APP_PORT: String(appPort), STANDBY_PORT: String(standbyPort) })
       .withClientOptions({ executable: { standalone: true } })
       // docker-compose 1.x names containers <project>_<service>_1, and testcontainers matches the
       // whole name (it strips only Compose v2's "<project>-" prefix).
@@ -111,10 +97,8 @@ describe(`compose.yaml with ${isPodman ? 'podman-compose' : 'docker-compose stan
 
   afterAll(async () => {
     if (env) await env.down({ removeVolumes: true, timeout: 30_000 }).catch(() => undefined);
-    // Whatever up left behind if it failed half-way.
-    await compose(isPodman ? ['down', '-v', '-t', '10'] : ['down', '-v', '--remove-orphans', '-t', '10']);
-    // podman-compose 1.0.3's down leaves the project's network.
-    if (isPodman) await engine(['network', 'rm', '-f', `${project}_default`], { allowFail: true });
+    // Whatever up left behind if it failed half-way, the standby profile's services included.
+    await p.down(['standby']);
   }, 180_000);
 
   it('comes up from nothing: keys made, empty replica tolerated, app writing, sidecar shipping', async () => {
@@ -149,6 +133,54 @@ describe(`compose.yaml with ${isPodman ? 'podman-compose' : 'docker-compose stan
     console.log(`walship container health: ${health.stdout.trim() || 'none'}`);
   });
 
+  it('standby profile: a follower keeps a read-only copy equal to the primary, and follows it', async () => {
+    // The primary has shipped (the test above): the follower restores at once, then follows.
+    // (podman-compose: no profiles; the services are named, and it starts them in order.)
+    await p.step(['up', '-d', 'follower', 'standby-app'], { profiles: ['standby'] });
+    const follower = await containerOf('follower');
+    const standby = await containerOf('standby-app');
+    const first = await waitFor('the standby app to serve the followed database', async () => {
+      const s = await appStats(standbyPort).catch(() => undefined);
+      return s && s.writes > 0 ? s : undefined;
+    }, 60_000);
+    expect(first).toMatchObject({ read_only: true, database: '/data/cache.db' });
+
+    // Exactly the primary's content, read as a reader must (read-only, busy timeout), through
+    // the standby app's container; then again after more writes: it follows, it did not just
+    // restore once.
+    const app = await containerOf('app');
+    const dataVolume = `${project}_data`;
+    const n1 = await expectReplicaCaughtUp({ appId: app, dataVolume, restore: () => readDbIn(standby), timeoutMs: 60_000 });
+    // Meanwhile a reader polls the standby app (bounded: 30 s at most): every answer a 200, and
+    // the counter it reads never goes backwards.
+    const reads: { status: number; writes?: number }[] = [];
+    await waitFor('20 more writes on the primary', async () => {
+      const res = await fetch(`http://127.0.0.1:${standbyPort}/stats`, { signal: AbortSignal.timeout(5000) });
+      reads.push({ status: res.status, writes: res.ok ? ((await res.json()) as { writes: number }).writes : undefined });
+      return (await appStats(appPort)).writes >= n1 + 20 ? true : undefined;
+    }, 30_000, 200);
+    expect(reads.filter((r) => r.status !== 200)).toEqual([]);
+    const seen = reads.map((r) => r.writes!);
+    expect(seen, 'the standby never goes backwards').toEqual([...seen].sort((a, b) => a - b));
+    expect(seen[0]).toBeGreaterThanOrEqual(n1);
+    const n2 = await expectReplicaCaughtUp({ appId: app, dataVolume, restore: () => readDbIn(standby), timeoutMs: 60_000 });
+    expect(n2).toBeGreaterThanOrEqual(n1 + 20);
+    const copy = await readDbIn(standby);
+    expect(copy.journal_mode, 'a follower keeps its copy in rollback-journal mode').toBe('delete');
+
+    const logs = await jsonLogs(follower);
+    expect(logs.filter((l) => l.event === 'restored'), 'one restore, then files applied one by one').toHaveLength(1);
+    expect(logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
+    // The image's healthcheck knows a follower: it asks /readyz on the config's addr.
+    const ready = await engine(['exec', follower, 'node', '/app/healthcheck.mjs', '/readyz'], { allowFail: true });
+    expect({ code: ready.code, out: ready.stdout.trim() }).toEqual({ code: 0, out: '/readyz 200' });
+    // The standby's volume is mounted read-only into the app: it cannot write even by mistake.
+    const write = await engine(['exec', standby, 'python3', '-c', 'import sqlite3; sqlite3.connect("/data/cache.db").execute("CREATE TABLE x(y)")'], { allowFail: true });
+    expect(write.code).not.toBe(0);
+    expect(write.stderr).toMatch(/readonly database|read-only/);
+    expect((await jsonLogs(standby)).find((l) => l.event === 'started')).toMatchObject({ read_only: true });
+  }, 300_000);
+
   it('brings the data back after the data volume is lost', async () => {
     // Graceful stop, the app first: it writes its last commit, then walship ships everything on
     // SIGTERM. (docker-compose stops the two together; podman-compose would stop walship first.)
@@ -180,13 +212,11 @@ describe(`compose.yaml with ${isPodman ? 'podman-compose' : 'docker-compose stan
     if (isPodman) {
       await podmanComposeUp();
     } else {
-      const up = await compose(['up', '-d']);
-      expect(up.code, up.out).toBe(0);
+      await p.step(['up', '-d']);
     }
 
     const restore = await containerOf('restore');
-    await waitFor('restore to finish', async () => ((await status(restore)) === 'exited' ? true : undefined), 60_000);
-    expect(await exitCodeOf(restore)).toBe(0);
+    expect(await p.exited('restore')).toBe(0);
     // Exactly one run that restored (on Podman the later `up -d` starts it again: it must then
     // leave the restored database alone).
     const runs = (await jsonLogs(restore)).filter((l) => l.event === 'restored' || l.event === 'restore_skipped').map((l) => [l.event, l.reason]);
@@ -196,5 +226,15 @@ describe(`compose.yaml with ${isPodman ? 'podman-compose' : 'docker-compose stan
     expect(stats.started_with).toBe(final.writes);
     const app = await containerOf('app');
     expect((await jsonLogs(app)).find((l) => l.event === 'started')?.writes).toBe(final.writes);
+
+    // This is also the README's manual failover: the standby (started above, still running)
+    // follows the restored primary, which goes on with the replica's history, and its copy is
+    // exactly the primary's again after more writes.
+    await waitFor('10 more writes after the restore', async () => ((await appStats(appPort)).writes >= final.writes + 10 ? true : undefined), 30_000);
+    const standby = await containerOf('standby-app');
+    const n = await expectReplicaCaughtUp({ appId: app, dataVolume: volume, restore: () => readDbIn(standby), timeoutMs: 60_000 });
+    expect(n).toBeGreaterThanOrEqual(final.writes + 10);
+    const follower = (await jsonLogs(await containerOf('follower'))).map((l) => l.event);
+    expect(follower.filter((e) => e === 'restored' || e === 'follow_resync'), 'followed on, without restoring again').toEqual(['restored']);
   }, 300_000);
 });

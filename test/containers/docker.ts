@@ -193,17 +193,20 @@ export interface DbState {
   digest: string;
   /** Rows per table, to say what differs when two digests do. */
   rows: Record<string, number>;
+  /** wal for the primary's database, delete for a follower's (rollback journal). */
+  journal_mode: string;
 }
 
 const READ_DB = [
   'import hashlib, json, sqlite3, sys',
-  'con = sqlite3.connect(sys.argv[1])',
+  '# "ro": read-only with a busy timeout, as a follower\'s readers must open it',
+  'con = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=10) if sys.argv[2:] == ["ro"] else sqlite3.connect(sys.argv[1])',
   'row = con.execute("SELECT value FROM Cache WHERE key = ?", ("writes",)).fetchone()',
   'h = hashlib.sha256()',
   'for line in con.iterdump(): h.update(line.encode() + b"\\n")',
   'tables = [t for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = \'table\' ORDER BY name")]',
   'rows = {t: con.execute("SELECT count(*) FROM \\"%s\\"" % t).fetchone()[0] for t in tables}',
-  'print(json.dumps({"writes": row[0] if row else 0, "integrity": con.execute("PRAGMA integrity_check").fetchone()[0], "digest": h.hexdigest(), "rows": rows}))',
+  'print(json.dumps({"writes": row[0] if row else 0, "integrity": con.execute("PRAGMA integrity_check").fetchone()[0], "digest": h.hexdigest(), "rows": rows, "journal_mode": con.execute("PRAGMA journal_mode").fetchone()[0]}))',
 ].join('\n');
 
 /**
@@ -215,6 +218,16 @@ const READ_DB = [
  */
 export async function readDb(volume: string): Promise<DbState> {
   const r = await engine(['run', '--rm', '--user', '10001:10001', '-v', `${volume}:/data`, '--entrypoint', 'python3', IMAGES.app, '-c', READ_DB, '/data/cache.db']);
+  return JSON.parse(r.stdout.trim()) as DbState;
+}
+
+/**
+ * The same read as readDb, inside a running container that has the database (a read-only
+ * front-end beside a follower: the demo app image in READ_ONLY mode), read-only with a busy
+ * timeout, as a follower's readers must. `db` is the path inside the container.
+ */
+export async function readDbIn(container: string, db = '/data/cache.db'): Promise<DbState> {
+  const r = await engine(['exec', container, 'python3', '-c', READ_DB, db, 'ro']);
   return JSON.parse(r.stdout.trim()) as DbState;
 }
 

@@ -1,4 +1,4 @@
-// Building the repo's three images once per engine (vitest globalSetup: global-setup.ts), so test
+// Building the repo's three images (and the S3 server stand-in) once per engine (vitest globalSetup: global-setup.ts), so test
 // files never build in parallel or under a hook's timeout.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENGINE, dockerItself, isPodman, podman } from './engine.js';
+import { VERSITYGW_IMAGE, removeContext, versitygwStandinContext } from './s3-standin.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..');
@@ -51,7 +52,16 @@ export async function buildImages(): Promise<Record<string, number>> {
       const args = Object.entries(b.args).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
       await timed(b.name, () => builder(['build', '-q', '-t', IMAGES[b.name], ...args, b.context], { timeoutMs: 15 * 60_000 }));
     }
-    if (isPodman && haveDocker) await timed('podman load', loadIntoPodman);
+    // compose.yaml's S3 server image, when missing: a stand-in (s3-standin.ts), built once.
+    if ((await builder(['image', 'inspect', VERSITYGW_IMAGE], { allowFail: true })).code !== 0) {
+      const context = versitygwStandinContext(repoRoot);
+      try {
+        await timed('versitygw stand-in', () => builder(['build', '-q', '-t', VERSITYGW_IMAGE, context], { timeoutMs: 10 * 60_000 }));
+      } finally {
+        removeContext(context);
+      }
+    }
+    if (isPodman && haveDocker) await timed('podman load', () => loadIntoPodman([...Object.values(IMAGES), VERSITYGW_IMAGE]));
     console.log(`image builds on ${ENGINE}${isPodman && haveDocker ? ' (built by Docker)' : ''} (s, ${NODE_IMAGE}): ${JSON.stringify(times)}`);
     return times;
   } finally {
@@ -60,9 +70,9 @@ export async function buildImages(): Promise<Record<string, number>> {
 }
 
 /** `docker save | podman load` for the images whose IDs differ between the two stores. */
-async function loadIntoPodman(): Promise<void> {
+async function loadIntoPodman(tags: string[]): Promise<void> {
   const stale: string[] = [];
-  for (const tag of Object.values(IMAGES)) {
+  for (const tag of tags) {
     const d = (await dockerItself(['image', 'inspect', '-f', '{{.Id}}', tag])).stdout.trim();
     const p = (await podman(['image', 'inspect', '-f', '{{.Id}}', tag], { allowFail: true })).stdout.trim();
     if (d.replace(/^sha256:/, '') !== p.replace(/^sha256:/, '')) stale.push(tag);

@@ -6,11 +6,12 @@
 //     way `kubectl apply` (strict field validation) does; the schema check alone lets those pass;
 //   - what the walship pod needs: init restore, native sidecar, exec probes on the addr port, the
 //     shared /data PVC, security settings, resources, and references that resolve;
+//   - (what a read-replica pod needs is in k8s-read-replica.test.ts);
 //   - walship's own config loader accepts the shipped walship.yml files with no warning;
 //   - scripts/k8s-to-podman.mjs derives the Podman pods from these manifests, change by change
 //     (test/containers/podman-kube.test.ts runs what it writes).
 // No Docker needed. YAML is read as YAML 1.1, as kubectl reads it (0400 is octal there).
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
@@ -20,17 +21,9 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { ConfigMap, PersistentVolumeClaim, Secret, Service } from 'kubernetes-models/v1';
 import { parseConfig } from '../../src/config/load.js';
 import { repoRoot } from './docker.js';
+import { byKind, find, k8sDir, manifests, where, type Obj } from './k8s-load.js';
 // @ts-expect-error: plain ESM script, no types
 import { readManifests, toPodman } from '../../scripts/k8s-to-podman.mjs';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Obj = Record<string, any>;
-
-interface Manifest {
-  file: string;
-  index: number;
-  doc: Obj;
-}
 
 /** The kinds k8s/ uses, with their schema-validating models. */
 const MODELS: Record<string, new (data: Obj) => { validate(): void }> = {
@@ -40,22 +33,6 @@ const MODELS: Record<string, new (data: Obj) => { validate(): void }> = {
   'v1/Secret': Secret,
   'v1/Service': Service,
 };
-
-const k8sDir = path.join(repoRoot, 'k8s');
-const manifests: Manifest[] = readdirSync(k8sDir)
-  .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
-  .sort()
-  .flatMap((file) =>
-    YAML.parseAllDocuments(readFileSync(path.join(k8sDir, file), 'utf8'), { version: '1.1' }).map((d, index) => {
-      if (d.errors.length > 0) throw new Error(`k8s/${file} document ${index}: ${d.errors[0]!.message}`);
-      return { file, index, doc: d.toJS() as Obj };
-    }),
-  )
-  .filter((m) => m.doc !== null);
-
-const where = (m: Manifest): string => `k8s/${m.file} #${m.index} ${m.doc.kind}/${m.doc.metadata?.name}`;
-const find = (kind: string, name: string): Obj | undefined => manifests.find((m) => m.doc.kind === kind && m.doc.metadata?.name === name)?.doc;
-const byKind = (kind: string): Obj[] => manifests.filter((m) => m.doc.kind === kind).map((m) => m.doc);
 
 /** kubernetes-types module for an apiVersion: "v1" -> core/v1, "apps/v1" -> apps/v1. */
 function typesModule(apiVersion: string): string {
@@ -71,12 +48,14 @@ describe('k8s manifests', () => {
     expect(manifests.map((m) => `${m.doc.kind}/${m.doc.metadata.name}`).sort()).toEqual([
       'ConfigMap/walship-config',
       'Deployment/demo-app',
+      'Deployment/demo-app-read',
       'Deployment/walship-sftp',
       'PersistentVolumeClaim/demo-app-data',
       'PersistentVolumeClaim/walship-sftp-data',
       'Secret/walship-sftp-keys',
       'Secret/walship-ssh',
       'Service/demo-app',
+      'Service/demo-app-read',
       'Service/walship-sftp',
     ]);
   });
@@ -298,6 +277,18 @@ describe('k8s manifests', () => {
     });
   });
 
+  describe("walship's own config loader, compose's s3 profile", () => {
+    it('accepts images/walship/walship-s3.yml without a warning, credentials from the environment only', () => {
+      const text = readFileSync(path.join(repoRoot, 'images', 'walship', 'walship-s3.yml'), 'utf8');
+      expect(text).not.toMatch(/access-key-id|secret-access-key/);
+      const { config, warnings } = parseConfig(text, 'walship-s3.yml', { env: { AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's' } });
+      expect(warnings).toEqual([]);
+      expect(config.addr).toBe(':9090');
+      expect(config.dbs[0]!.path).toBe('/data/cache.db');
+      expect(config.dbs[0]!.replicas[0]!.type).toBe('s3');
+    });
+  });
+
   describe('scripts/k8s-to-podman.mjs', () => {
     const keys = { id_ed25519: 'CLIENT KEY\n', ssh_host_ed25519_key: 'HOST KEY\n', authorized_keys: 'ssh-ed25519 AAAA walship\n', known_hosts: 'walship-sftp ssh-ed25519 AAAA\n' };
     const convert = (opts: Obj = {}): { pods: { file: string; pod: Obj }[]; configMaps: Obj[] } =>
@@ -307,13 +298,16 @@ describe('k8s manifests', () => {
       const { pods } = convert();
       expect(pods.map((p) => [p.file, p.pod.kind, p.pod.metadata.name])).toEqual([
         ['demo-app.yaml', 'Pod', 'demo-app'],
+        ['read-replica-1.yaml', 'Pod', 'demo-app-read-1'],
+        ['read-replica-2.yaml', 'Pod', 'demo-app-read-2'],
         ['sftp-replica.yaml', 'Pod', 'walship-sftp'],
       ]);
       const demo = pods[0]!.pod.spec as Obj;
       const original = find('Deployment', 'demo-app')!.spec.template.spec as Obj;
       expect((demo.initContainers as Obj[]).map((c) => c.name)).toEqual(['restore']);
       expect((demo.containers as Obj[]).map((c) => c.name)).toEqual(['app', 'walship']);
-      const { restartPolicy: _, ...sidecarWithout } = (original.initContainers as Obj[])[1]!;
+      // The sidecar as it is, less restartPolicy and its unpublished port (change 8).
+      const { restartPolicy: _, ports: _ports, ...sidecarWithout } = (original.initContainers as Obj[])[1]!;
       expect((demo.containers as Obj[])[1]).toEqual(sidecarWithout);
       expect(demo.restartPolicy).toBe('OnFailure');
       expect(pods.every((p) => p.pod.spec.restartPolicy === 'OnFailure')).toBe(true);
@@ -341,8 +335,34 @@ describe('k8s manifests', () => {
       }
       const appPort = ((demo.containers as Obj[])[0]!.ports as Obj[])[0];
       expect(appPort).toEqual({ name: 'http', containerPort: 8080, protocol: 'TCP', hostIP: '127.0.0.1', hostPort: 18080 });
-      const sftpPorts = ((pods[1]!.pod.spec as Obj).containers as Obj[])[0]!.ports as Obj[];
-      expect(sftpPorts.some((p) => 'hostPort' in p)).toBe(false);
+      // Unpublished ports are dropped: Podman 4.3.1 would publish each on the host at its own number.
+      for (const x of pods) {
+        for (const c of x.pod.spec.containers as Obj[]) {
+          const expected = x.pod.metadata.name === 'demo-app' && c.name === 'app' ? [appPort] : undefined;
+          expect(c.ports, `${x.pod.metadata.name}/${c.name}`).toEqual(expected);
+        }
+      }
+    });
+
+    it('makes N pods of a Deployment with replicas N, each with its own emptyDirs and published port', () => {
+      const { pods } = convert({ volumePrefix: 't2-', publish: { 'demo-app-read': '127.0.0.1:18081,127.0.0.1:18082' } });
+      const read = pods.filter((x) => x.pod.metadata.name.startsWith('demo-app-read-'));
+      expect(read).toHaveLength(find('Deployment', 'demo-app-read')!.spec.replicas as number);
+      const emptyDirs = read.map((x) => (x.pod.spec.volumes as Obj[]).filter((v) => v.emptyDir).map((v) => v.name as string).sort());
+      expect(emptyDirs).toEqual([['t2-demo-app-read-1-data', 't2-demo-app-read-1-tmp'], ['t2-demo-app-read-2-data', 't2-demo-app-read-2-tmp']]);
+      for (const [i, x] of read.entries()) {
+        for (const c of x.pod.spec.containers as Obj[]) {
+          expect((c.volumeMounts as Obj[]).find((m) => m.mountPath === '/data')?.name, `${x.pod.metadata.name}/${c.name}`).toBe(`t2-demo-app-read-${i + 1}-data`);
+        }
+        const app = (x.pod.spec.containers as Obj[]).find((c) => c.name === 'app')!;
+        expect((app.ports as Obj[])[0]).toMatchObject({ hostIP: '127.0.0.1', hostPort: 18081 + i });
+      }
+    });
+
+    it('refuses a Deployment of several replicas that holds a PVC (one writer per database)', () => {
+      const scaled = readManifests(k8sDir) as { file: string; doc: Obj }[];
+      scaled.find((m) => m.doc.kind === 'Deployment' && m.doc.metadata.name === 'demo-app')!.doc.spec.replicas = 2;
+      expect(() => (toPodman as (m: unknown, o: Obj) => unknown)(scaled, { keys })).toThrow(/demo-app has replicas 2 and a PersistentVolumeClaim/);
     });
 
     it('refuses what Podman cannot run: a missing key, a port probe, a Service named apart from its pod', () => {

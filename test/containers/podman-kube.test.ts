@@ -8,7 +8,10 @@
 //   2. a stop in sidecar order (app, then walship, then the pod) ships everything
 //      ("shipped":true) and a restore from the replica is exactly the app's last state;
 //   3. the data volume is deleted and the pod played again: the init container restores the
-//      database before the app starts, and the app starts with exactly that state.
+//      database before the app starts, and the app starts with exactly that state;
+//   4. the read-replica Deployment (k8s/read-replica.yaml, two pods): each pod's follower keeps
+//      its own copy exactly equal to the primary's, through further writes, and its app serves
+//      it read-only; the follower's /readyz (its readiness probe, run by hand) answers 200.
 // Where Podman differs from a cluster: the probes become healthchecks that never run here (no
 // systemd timers), so nothing below waits on them; pods are reached by name, not via Services;
 // an init container is removed once it has run, so its runs are counted from Podman's events.
@@ -27,6 +30,7 @@ import {
   isPodman,
   jsonLogs,
   readDb,
+  readDbIn,
   repoRoot,
   restoreFromReplica,
   uniqueName,
@@ -87,6 +91,8 @@ describe('k8s/ as pods on podman kube play', () => {
   const APP = 'demo-app-app';
   const SIDECAR = 'demo-app-walship';
   const RESTORE = 'demo-app-restore';
+  // k8s/read-replica.yaml: replicas 2, so two pods (scripts/k8s-to-podman.mjs, change 1).
+  const READ_PODS = ['demo-app-read-1', 'demo-app-read-2'];
 
   const play = (file: string) => {
     const configMaps = readdirSync(path.join(outDir, 'configmaps')).flatMap((f) => ['--configmap', path.join(outDir, 'configmaps', f)]);
@@ -123,7 +129,7 @@ describe('k8s/ as pods on podman kube play', () => {
   }, 900_000);
 
   afterAll(async () => {
-    await engine(['pod', 'rm', '-f', '-t', '5', 'demo-app', 'walship-sftp'], { allowFail: true, timeoutMs: 60_000 });
+    await engine(['pod', 'rm', '-f', '-t', '5', 'demo-app', 'walship-sftp', ...READ_PODS], { allowFail: true, timeoutMs: 60_000 });
     const vols = (await engine(['volume', 'ls', '-q'], { allowFail: true })).stdout.split('\n').filter((v) => v.startsWith(prefix));
     if (vols.length > 0) await engine(['volume', 'rm', '-f', ...vols], { allowFail: true });
     await engine(['network', 'rm', '-f', net], { allowFail: true });
@@ -180,4 +186,33 @@ describe('k8s/ as pods on podman kube play', () => {
     const n = await expectReplicaCaughtUp({ appId: APP, dataVolume, restore, timeoutMs: 60_000 });
     expect(n).toBeGreaterThanOrEqual(final.writes + 10);
   }, 240_000);
+
+  it('4: each read-replica pod follows the primary: its copy equals it exactly, served read-only', async () => {
+    for (let i = 1; i <= READ_PODS.length; i++) await play(`read-replica-${i}.yaml`);
+    for (const pod of READ_PODS) {
+      await waitFor(`${pod}'s follower to restore`, async () => ((await readDbIn(`${pod}-app`).catch(() => undefined))?.writes ?? 0) > 0 || undefined, 90_000);
+    }
+    // Exactly the primary's content in every pod, read as the app reads it (read-only, busy
+    // timeout); then again after more writes: they follow, they did not just restore once.
+    for (const pod of READ_PODS) {
+      await expectReplicaCaughtUp({ appId: APP, dataVolume, restore: () => readDbIn(`${pod}-app`), timeoutMs: 60_000 });
+    }
+    const before = (await appStats(appPort)).writes;
+    await waitFor('20 more writes on the primary', async () => ((await appStats(appPort)).writes >= before + 20 ? true : undefined), 30_000);
+    for (const pod of READ_PODS) {
+      const n = await expectReplicaCaughtUp({ appId: APP, dataVolume, restore: () => readDbIn(`${pod}-app`), timeoutMs: 60_000 });
+      expect(n).toBeGreaterThanOrEqual(before + 20);
+      expect((await readDbIn(`${pod}-app`)).journal_mode, `${pod}: a follower's copy is in rollback-journal mode`).toBe('delete');
+      // Its own emptyDir: one restore each, never a resume of another pod's copy.
+      const logs = await jsonLogs(`${pod}-follower`);
+      expect(logs.map((l) => l.event).filter((e) => e === 'restored' || e === 'follow_resumed'), pod).toEqual(['restored']);
+      expect(logs.filter((l) => (l.level as number) >= 50), pod).toEqual([]);
+      // The readiness probe, by hand (Podman runs probes only from systemd timers).
+      const ready = await engine(['exec', `${pod}-follower`, 'node', '/app/healthcheck.mjs', '/readyz'], { allowFail: true });
+      expect({ code: ready.code, out: ready.stdout.trim() }, pod).toEqual({ code: 0, out: '/readyz 200' });
+      expect((await jsonLogs(`${pod}-app`)).find((l) => l.event === 'started'), pod).toMatchObject({ read_only: true });
+      const write = await engine(['exec', `${pod}-app`, 'python3', '-c', 'import sqlite3; sqlite3.connect("/data/cache.db").execute("CREATE TABLE x(y)")'], { allowFail: true });
+      expect(write.stderr, `${pod}: the app's mount is read-only`).toMatch(/readonly database|read-only/);
+    }
+  }, 360_000);
 });
