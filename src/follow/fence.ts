@@ -4,8 +4,8 @@
 // on an interval, and a standby may take over once the lease has expired. Pure: the record's format
 // and the decisions; reading and writing it is the replica client's.
 
-/** The record's name under the replica root, beside ltx/. */
-export const FENCE_FILE = 'walship-fence.json';
+/** The record's name under the replica root, beside ltx/ (layout.ts). */
+export { FENCE_FILE } from '../replica/layout.js';
 const FORMAT = 'walship-fence';
 const VERSION = 1;
 
