@@ -119,6 +119,16 @@ export function leaseExpired(r: FenceRecord, now: number, skewMs: number): boole
   return now > r.lease.renewedAt + r.lease.durationMs + skewMs;
 }
 
+/**
+ * Whether a standby may take over, judged on its own clock only: the record has not changed (no
+ * renewal came) for longer than the lease since the standby first saw it as it is. Clock skew
+ * between the hosts plays no part; only how fast the clocks run does. No lease, no takeover.
+ */
+export function leaseUnrenewed(r: FenceRecord, unchangedSince: number, now: number): boolean {
+  if (!r.lease) return false;
+  return now - unchangedSince > r.lease.durationMs;
+}
+
 /** When the owner should next renew: a third of the lease, so two renewals can fail before it runs out. */
 export function renewalDue(r: FenceRecord, now: number): boolean {
   if (!r.lease) return false;
