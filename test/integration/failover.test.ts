@@ -174,6 +174,62 @@ describe('promotion and fencing (SFTP, real sshd)', () => {
   }, 300_000);
 });
 
+describe('fencing while running (directory replica)', () => {
+  it('an old primary paused through a promotion resumes and stops shipping: one log line, /status and /metrics say so, staging keeps its frames', async () => {
+    const port = await freePort();
+    work = makeWorkdir(`addr: 127.0.0.1:${port}\n`);
+    const w = work;
+    const standbyDb = path.join(w.dir, 'standby.db');
+    const primary = walship(['replicate', '-config', w.config]);
+    await primary.waitForEvent('started', 60_000);
+    await runWriter('python', { db: w.db, from: 1, to: 50, payload: 'small', delayMs: 5 });
+    const fport = await freePort();
+    const follower = walship(['restore', '-f', '-follow-interval', '200ms', '-addr', `127.0.0.1:${fport}`, '-o', standbyDb, `file://${w.replica}`]);
+    await follower.waitForEvent('started', 60_000);
+    expect(checkRestored(w.db, 'small').k).toBe(50);
+    for (let i = 0; i < 300 && (await followerTxid(fport)) !== replicaMaxTxid(w.replica); i++) await sleep(100);
+
+    // The old primary is paused (a frozen container); its application goes on committing.
+    primary.child.kill('SIGSTOP');
+    await runWriter('python', { db: w.db, from: 51, to: 80, payload: 'small', delayMs: 5 });
+    expect(await waitCaughtUp(fport, w.replica)).toBe(replicaMaxTxid(w.replica));
+    expect(await follower.stop()).toBe(0);
+    const k = checkRestored(standbyDb, 'small').k;
+    expect(k).toBe(50);
+    const promoted = walship(['replicate', standbyDb, `file://${w.replica}`]);
+    const claimedAt = (await promoted.waitForEvent('promoted', 60_000)).txid as number;
+    await promoted.waitForEvent('started', 60_000);
+    await runWriter('python', { db: standbyDb, from: k + 1, to: k + 20, payload: 'small', delayMs: 5 });
+    expect(await promoted.stop()).toBe(0);
+    const before = listing(w.replica);
+    const ownerTxid = replicaMaxTxid(w.replica);
+
+    // Resumed, it captures 51..80 and goes to ship them: the fence stops it before any upload.
+    primary.child.kill('SIGCONT');
+    await primary.waitForEvent('fenced', 60_000);
+    const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as Array<{ txid: number; replicas: Array<{ fencedBy: string | null; lastError: string | null }> }>;
+    expect(status[0]!.replicas[0]!.fencedBy).toContain(`replica file://${w.replica} belongs to`);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/walship_replica_fenced\{[^}]*\} 1\b/);
+    // A few more commits on the old primary: still nothing shipped, still one log line.
+    await runWriter('python', { db: w.db, from: 81, to: 90, payload: 'small', delayMs: 5 });
+    for (let i = 0; i < 50 && status[0]!.txid >= ((await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as Array<{ txid: number }>)[0]!.txid; i++) await sleep(100);
+    expect(listing(w.replica)).toEqual(before);
+    expect(events(primary, 'fenced')).toHaveLength(1);
+    expect(events(primary, 'ship_failed')).toEqual([]);
+    // Its unshipped frames wait in its staging, past what the replica had from it.
+    const staged = ltxFiles(path.join(w.dir, '.app.db-walship'), 0).map((f) => Number.parseInt(path.basename(f).slice(17, 33), 16));
+    expect(Math.max(...staged)).toBeGreaterThan(claimedAt);
+    // It stops at once (nothing to wait for on a replica it may not write), with a failure status.
+    expect(await primary.stop()).toBe(1);
+    expect(listing(w.replica)).toEqual(before);
+    expect(replicaMaxTxid(w.replica)).toBe(ownerTxid);
+    const restored = path.join(w.dir, 'restored.db');
+    expect((await runWalship(['restore', '-o', restored, `file://${w.replica}`])).code).toBe(0);
+    expect(dump(restored)).toBe(dump(standbyDb));
+  }, 300_000);
+});
+
 describe('automatic takeover (directory replica)', () => {
   it('primary killed with a lease: the follower takes over, starts the app, and the first restore afterwards is exact', async () => {
     work = makeWorkdir();
