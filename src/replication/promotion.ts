@@ -59,7 +59,8 @@ export async function promoteFollower(req: PromotionRequest): Promise<Promotion 
   await expectReplicaAt(fence, pos.txid);
 
   const inRollbackMode = (await journalMode(dbPath, req.busyTimeoutMs)) === 'delete';
-  const { decision } = await fence.check();
+  // A promotion is about to take the replica from its owner: not being the owner is expected here.
+  const { decision } = await fence.check(false);
   if (decision.kind !== 'owner') await fence.claim(pos.txid, req.leaseMs);
   // A replicator that read the fence just before the claim may have finished one more upload.
   const snapshot = await expectReplicaAt(fence, pos.txid);

@@ -97,13 +97,16 @@ export class ReplicaFence {
     return new FencedError(this.client.location, describeFence(this.client.location, this.fencedBy!));
   }
 
-  /** Reads the record and decides whether this replicator may add files. */
-  async check(): Promise<{ decision: FenceDecision; read: FenceRead | null; record: FenceRecord | null }> {
+  /**
+   * Reads the record and decides whether this replicator may add files; with `mark`, a record
+   * naming another owner fences this replicator off (logged once).
+   */
+  async check(mark = true): Promise<{ decision: FenceDecision; read: FenceRead | null; record: FenceRecord | null }> {
     const read = await this.client.readFence();
     const record = read ? parseFence(read.text, `${this.client.location}/walship-fence.json`) : null;
     const mine = record && record.owner.id === this.identity.owner.id ? record.generation : this.identity.claimed(this.client.location);
     const decision = decide(record, mine, this.identity.owner.id);
-    if (decision.kind === 'fenced') this.markFenced(decision.by);
+    if (mark && decision.kind === 'fenced') this.markFenced(decision.by);
     return { decision, read, record };
   }
 
