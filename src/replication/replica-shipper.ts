@@ -300,8 +300,10 @@ export class ReplicaShipper {
 
   private async upload(f: LtxFileInfo, localPath = this.staging.filePath(f.level, f.minTXID, f.maxTXID)): Promise<void> {
     const started = Date.now();
-    if (this.fence && !this.fenceChecked) {
-      // A newer owner (a promoted standby) may have claimed the replica since the last pass.
+    // A newer owner (a promoted standby) may have claimed the replica since the last pass: read once
+    // per pass, and again before each compacted file or snapshot (rare, and written over a name
+    // without the exclusive check that level-0 files get).
+    if (this.fence && (!this.fenceChecked || f.level !== 0)) {
       await this.fence.ensureOwner();
       this.fenceChecked = true;
     }
