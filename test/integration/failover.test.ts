@@ -231,15 +231,21 @@ describe('fencing while running (directory replica)', () => {
   }, 300_000);
 });
 
-describe('automatic takeover (directory replica)', () => {
+describe('automatic takeover (SFTP, real sshd)', () => {
   it('primary killed with a lease: the follower takes over, starts the app, and the first restore afterwards is exact', async () => {
     work = makeWorkdir();
     const w = work;
+    sshd = await Sshd.start();
+    const remote = path.join(w.dir, 'remote');
     const standbyDb = path.join(w.dir, 'standby.db');
-    const primary = walship(['replicate', '-config', w.config, '-lease-duration', '3s', '-lease-renew-interval', '1s']);
+    const primaryConfig = path.join(w.dir, 'primary.yml');
+    const standbyConfig = path.join(w.dir, 'standby.yml');
+    writeFileSync(primaryConfig, sftpConfig(w.db, sshd, remote, 'lease:\n  duration: 3s\n  renew-interval: 1s\n'));
+    writeFileSync(standbyConfig, sftpConfig(standbyDb, sshd, remote));
+    const primary = walship(['replicate', '-config', primaryConfig]);
     await primary.waitForEvent('fence_claimed', 60_000);
     await runWriter('python', { db: w.db, from: 1, to: 40, payload: 'small', delayMs: 5 });
-    await replicaSettled(w.replica, 1_500);
+    await replicaSettled(remote, 1_500);
 
     // The application the standby starts once it is the primary: it writes 50 more transactions after
     // whatever the database holds, then exits (and walship with it, after shipping).
@@ -256,7 +262,7 @@ sys.exit(subprocess.call([sys.executable, ${JSON.stringify(path.join(repoRoot, '
 `,
     );
     const port = await freePort();
-    const standby = walship(['restore', '-f', '-takeover', '-follow-interval', '200ms', '-addr', `127.0.0.1:${port}`, '-exec', `python3 ${app}`, '-o', standbyDb, `file://${w.replica}`]);
+    const standby = walship(['restore', '-f', '-takeover', '-follow-interval', '200ms', '-addr', `127.0.0.1:${port}`, '-exec', `python3 ${app}`, '-config', standbyConfig, standbyDb]);
     await standby.waitForEvent('started', 60_000);
 
     const writer = startWriter('python', { db: w.db, from: 41, to: 300, payload: 'small', delayMs: 10 });
@@ -265,7 +271,7 @@ sys.exit(subprocess.call([sys.executable, ${JSON.stringify(path.join(repoRoot, '
     const killedAt = Date.now();
     await once(primary.child, 'exit');
     await writer.done(120_000);
-    const shipped = replicaMaxTxid(w.replica);
+    const shipped = replicaMaxTxid(remote);
 
     const expired = await standby.waitForEvent('lease_expired', 60_000);
     const tookMs = Date.now() - killedAt;
@@ -281,10 +287,14 @@ sys.exit(subprocess.call([sys.executable, ${JSON.stringify(path.join(repoRoot, '
     expect(k).toBe(started + 50);
 
     const restored = path.join(w.dir, 'restored.db');
-    const r = await runWalship(['restore', '-o', restored, `file://${w.replica}`]);
+    const r = await runWalship(['restore', '-config', standbyConfig, '-o', restored, standbyDb]);
     expect(r.code, r.stderr).toBe(0);
     expect(checkRestored(restored, 'small').k).toBe(k);
     expect(dump(restored)).toBe(dump(standbyDb));
+    // The new primary holds the next generation, with a lease of its own (the old record's length).
+    const record = JSON.parse(readFileSync(path.join(remote, 'walship-fence.json'), 'utf8')) as { generation: number; lease: { durationMs: number } | null };
+    expect(record.generation).toBe(2);
+    expect(record.lease?.durationMs).toBe(3_000);
     console.log(`takeover: lease 3s, follow interval 200ms; lease_expired ${tookMs} ms after the kill`);
   }, 300_000);
 });
