@@ -10,6 +10,7 @@ import { positionPath, readPosition, writePosition, type FollowPosition } from '
 import { pathExists } from '../util/fs.js';
 import { Wakeup } from '../util/wakeup.js';
 import { LeaseWatch } from './takeover.js';
+import { FollowError } from './follower-db.js';
 
 export interface FollowRequest {
   replicas: NamedReplica[];
@@ -76,8 +77,15 @@ export async function follow(req: FollowRequest): Promise<FollowOutcome> {
     log.info({ event: 'started', db: outputPath, replica: replica.name, txid: position.txid, interval_ms: req.intervalMs, takeover: req.takeover === true }, 'following');
     if (req.takeover) {
       const watch = new LeaseWatch(replica.client, log, { db: outputPath, replica: replica.name });
-      if (await followUntilLeaseExpires(follower, watch, req)) {
-        for (let i = 0; i < CATCH_UP_POLLS && (await follower.pollOnce()); i++);
+      while (await followUntilLeaseExpires(follower, watch, req)) {
+        try {
+          for (let i = 0; i < CATCH_UP_POLLS && (await follower.pollOnce()); i++);
+        } catch (err) {
+          if (err instanceof FollowError && err.permanent) throw err;
+          // Not caught up, not promoted: back to following, and the lease is looked at again.
+          log.warn({ event: 'takeover_postponed', db: outputPath, replica: replica.name, err: (err as Error).message }, 'the lease ran out but the replica could not be read to the end; following again');
+          continue;
+        }
         const s = follower.status();
         log.info({ event: 'lease_expired', db: outputPath, replica: replica.name, txid: s.txid, owner: watch.record?.owner.host }, 'the primary\'s lease ran out; taking over');
         return { kind: 'takeover', txid: s.txid, replica: replica.name, leaseMs: watch.record?.lease?.durationMs ?? null };
