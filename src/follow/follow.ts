@@ -8,6 +8,7 @@ import { Follower } from './follower.js';
 import { observeFollower } from './observe.js';
 import { positionPath, readPosition, writePosition, type FollowPosition } from './position.js';
 import { pathExists } from '../util/fs.js';
+import { stagingDirOf } from '../config/staging-path.js';
 import { Wakeup } from '../util/wakeup.js';
 import { LeaseWatch } from './takeover.js';
 import { FollowError } from './follower-db.js';
@@ -43,6 +44,12 @@ export async function follow(req: FollowRequest): Promise<FollowOutcome> {
   let position: FollowPosition | null = await readPosition(outputPath);
   if (await pathExists(outputPath)) {
     if (!req.ifDbNotExists) throw new RestoreError(`output ${outputPath} already exists; refusing to overwrite it (remove it, or use -if-db-not-exists to resume the follower that left it)`);
+    if (!position && req.takeover && (await pathExists(stagingDirOf(outputPath)))) {
+      // A standby that took over earlier and was restarted: it is a primary now (its fence, checked
+      // when replication starts, says whether it still owns the replica).
+      log.info({ event: 'already_primary', db: outputPath }, 'this database was promoted earlier; replicating it');
+      return { kind: 'takeover', txid: 0, replica: req.replicas[0]!.name, leaseMs: null };
+    }
     if (!position) throw new RestoreError(`output ${outputPath} exists but no follower position is beside it (${positionPath(outputPath)}); remove it to restore and follow again`);
     const found = req.replicas.find((r) => r.client.location === position!.replica);
     if (!found) throw new RestoreError(`follower position ${positionPath(outputPath)} is for replica ${position.replica}, not ${req.replicas.map((r) => r.client.location).join(', ')}`);

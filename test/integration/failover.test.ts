@@ -262,7 +262,8 @@ sys.exit(subprocess.call([sys.executable, ${JSON.stringify(path.join(repoRoot, '
 `,
     );
     const port = await freePort();
-    const standby = walship(['restore', '-f', '-takeover', '-follow-interval', '200ms', '-addr', `127.0.0.1:${port}`, '-exec', `python3 ${app}`, '-config', standbyConfig, standbyDb]);
+    const standbyArgs = ['restore', '-f', '-if-db-not-exists', '-takeover', '-follow-interval', '200ms', '-addr', `127.0.0.1:${port}`, '-exec', `python3 ${app}`, '-config', standbyConfig, standbyDb];
+    const standby = walship(standbyArgs);
     await standby.waitForEvent('started', 60_000);
 
     const writer = startWriter('python', { db: w.db, from: 41, to: 300, payload: 'small', delayMs: 10 });
@@ -295,6 +296,18 @@ sys.exit(subprocess.call([sys.executable, ${JSON.stringify(path.join(repoRoot, '
     const record = JSON.parse(readFileSync(path.join(remote, 'walship-fence.json'), 'utf8')) as { generation: number; lease: { durationMs: number } | null };
     expect(record.generation).toBe(2);
     expect(record.lease?.durationMs).toBe(3_000);
+
+    // The standby's command run again (a container restart): the database is a primary now, so it
+    // replicates at once and starts the application, which writes 50 more.
+    const restarted = walship(standbyArgs);
+    await restarted.waitForEvent('already_primary', 60_000);
+    const [again] = (await once(restarted.child, 'exit')) as [number | null];
+    expect(again, restarted.logs().split('\n').slice(-20).join('\n')).toBe(0);
+    expect(events(restarted, 'full_capture')).toEqual([]);
+    expect(checkRestored(standbyDb, 'small').k).toBe(k + 50);
+    const restored2 = path.join(w.dir, 'restored2.db');
+    expect((await runWalship(['restore', '-config', standbyConfig, '-o', restored2, standbyDb])).code).toBe(0);
+    expect(dump(restored2)).toBe(dump(standbyDb));
     console.log(`takeover: lease 3s, follow interval 200ms; lease_expired ${tookMs} ms after the kill`);
   }, 300_000);
 });
