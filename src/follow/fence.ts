@@ -10,7 +10,7 @@ const FORMAT = 'walship-fence';
 const VERSION = 1;
 
 export interface FenceOwner {
-  /** Random per replicator process: two processes on one host are two owners. */
+  /** Random, made once per database and kept in its staging (replica-fence.ts): a restarted primary is the same owner, another host or database is not. */
   id: string;
   host: string;
   pid: number;
