@@ -1,6 +1,5 @@
 // walship replicate: runs until SIGTERM or SIGINT (or until the -exec child exits), then ships
 // everything committed and exits.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { assertDatabaseFiles } from '../config/db-file.js';
 import { buildConfigFromUrls } from '../config/load.js';
 import type { WalshipConfig } from '../config/types.js';
@@ -10,31 +9,29 @@ import { parseArgs, usage, type FlagSpec } from './args.js';
 import { CONFIG_FLAGS, isReplicaUrl, loadConfigFromArgs } from './config-source.js';
 import { takeEarlySignals } from './early-signals.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './errors.js';
+import { LEASE_FLAGS, leaseFromFlags } from './lease-flags.js';
+import { superviseReplication, Supervisor } from './supervise.js';
 
 const FLAGS: Record<string, FlagSpec> = {
   ...CONFIG_FLAGS,
   exec: { type: 'string', help: 'run this command as a child; stop (and exit with its status) when it exits' },
   once: { type: 'boolean', help: 'capture and ship everything committed once, then exit (1 if a replica did not take it all)' },
   'force-snapshot': { type: 'boolean', help: 'with -once: also take a snapshot and ship it' },
+  ...LEASE_FLAGS,
   h: { type: 'boolean', help: 'show this help' },
 };
 
-type StopReason = { kind: 'signal'; signal: NodeJS.Signals } | { kind: 'child'; code: number };
-
 export async function replicateCommand(argv: readonly string[]): Promise<number> {
   // Listen first: a SIGTERM that arrives during start-up must still end in a clean, shipped stop.
-  let child: ChildProcess | null = null;
-  let resolveStop: (r: StopReason) => void = () => undefined;
-  const stopped = new Promise<StopReason>((resolve) => (resolveStop = resolve));
-  const onSignal = (signal: NodeJS.Signals): void => {
-    // With -exec the child decides when to stop: it gets the signal, and its exit ends walship.
-    if (child && child.exitCode === null) child.kill(signal);
-    else resolveStop({ kind: 'signal', signal });
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  for (const signal of takeEarlySignals()) onSignal(signal);
+  const sup = new Supervisor(takeEarlySignals());
+  try {
+    return await replicate(argv, sup);
+  } finally {
+    sup.dispose();
+  }
+}
 
+async function replicate(argv: readonly string[], sup: Supervisor): Promise<number> {
   const args = parseArgs('replicate', argv, FLAGS);
   if (args.booleans.has('h')) {
     process.stdout.write(`${usage('replicate', '[-config FILE] [-exec CMD | -once [-force-snapshot]] | DB_PATH REPLICA_URL...', FLAGS)}\n`);
@@ -42,6 +39,7 @@ export async function replicateCommand(argv: readonly string[]): Promise<number>
   }
   const { config, warnings } = configFromArgs(args);
   assertDatabaseFiles(config.dbs);
+  config.lease = leaseFromFlags(args, 'replicate', config.lease);
   const once = args.booleans.has('once');
   const exec = args.strings.get('exec') ?? config.exec;
   // Litestream's rules for these flags.
@@ -59,21 +57,7 @@ export async function replicateCommand(argv: readonly string[]): Promise<number>
     log.info({ event: 'once_complete', shipped }, shipped ? 'one-shot replication complete' : 'one-shot replication left files unshipped');
     return shipped ? EXIT_OK : EXIT_FAILURE;
   }
-  if (exec) {
-    child = spawn('/bin/sh', ['-c', exec], { stdio: 'inherit' });
-    log.info({ event: 'exec_started', pid: child.pid }, 'started the application');
-    child.on('exit', (code, signal) => resolveStop({ kind: 'child', code: code ?? 128 + signalNumber(signal) }));
-    child.on('error', (err) => {
-      log.error({ event: 'exec_failed', err: err.message }, 'could not start the application');
-      resolveStop({ kind: 'child', code: EXIT_FAILURE });
-    });
-  }
-
-  const reason = await stopped;
-  log.info({ event: 'stopping', ...reason }, 'shutting down: shipping everything committed');
-  const shipped = await service.shutdown();
-  if (reason.kind === 'child') return reason.code !== 0 ? reason.code : shipped ? EXIT_OK : EXIT_FAILURE;
-  return shipped ? EXIT_OK : EXIT_FAILURE;
+  return superviseReplication(service, exec, sup, log);
 }
 
 function configFromArgs(args: ReturnType<typeof parseArgs>): { config: WalshipConfig; warnings: string[] } {
@@ -85,9 +69,4 @@ function configFromArgs(args: ReturnType<typeof parseArgs>): { config: WalshipCo
   const [dbPath, ...urls] = args.positionals;
   if (urls.length === 0 || !urls.every(isReplicaUrl)) throw new UsageError('replicate: give DB_PATH followed by one or more replica URLs, or -config FILE');
   return buildConfigFromUrls(dbPath!, urls);
-}
-
-function signalNumber(signal: NodeJS.Signals | null): number {
-  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
-  return (signal && numbers[signal]) || 0;
 }

@@ -15,6 +15,13 @@ import { renderTable } from './table.js';
 import { parseDuration } from '../config/duration.js';
 import { DEFAULTS } from '../config/types.js';
 import { follow } from '../follow/follow.js';
+import { buildConfigFromUrls } from '../config/load.js';
+import { leaseSettings, type LeaseSettings } from '../config/lease.js';
+import type { WalshipConfig } from '../config/types.js';
+import type { LoadedConfig } from '../config/load.js';
+import { ReplicationService } from '../replication/service.js';
+import { LEASE_FLAGS, leaseFromFlags } from './lease-flags.js';
+import { superviseReplication, Supervisor } from './supervise.js';
 
 const FLAGS: Record<string, FlagSpec> = {
   ...CONFIG_FLAGS,
@@ -33,6 +40,9 @@ const FLAGS: Record<string, FlagSpec> = {
   'follow-interval': { type: 'string', help: 'how often a follower polls the replica (default 1s)' },
   addr: { type: 'string', help: 'follower: serve /metrics, /healthz, /readyz and /status here (default: addr in the config)' },
   'ready-lag': { type: 'string', help: 'follower: /readyz fails while lag exceeds this (default: ready-lag in the config, or 1m)' },
+  takeover: { type: 'boolean', help: "follower: once the primary's lease has run out, stop following and replicate this database to the replica (in this process)" },
+  exec: { type: 'string', help: 'with -takeover: run this command once this process is the primary (as replicate -exec)' },
+  ...LEASE_FLAGS,
   h: { type: 'boolean', help: 'show this help' },
 };
 
@@ -56,6 +66,10 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
   if (following && target.timestamp) throw new UsageError('restore: -f follows the latest state; it cannot be used with -timestamp');
   const intervalMs = durationFlag(args.strings.get('follow-interval'), 'follow-interval', 1000);
   const readyLagFlag = args.strings.get('ready-lag');
+  const takeover = args.booleans.has('takeover');
+  const exec = args.strings.get('exec');
+  if (takeover && !following) throw new UsageError('restore: -takeover needs -f (a follower takes over)');
+  if (exec !== undefined && !takeover) throw new UsageError('restore: -exec needs -takeover (the command starts once this process is the primary)');
 
   let replicas: ReplicaConfig[];
   let output = args.strings.get('o');
@@ -77,9 +91,9 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
   try {
     if (following) {
       const stop = new AbortController();
-      const onSignal = (): void => stop.abort();
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
+      // The supervisor owns the signals from here: a follower that takes over goes on to replicate.
+      const sup = new Supervisor();
+      void sup.stopped.then(() => stop.abort());
       try {
         const outcome = await follow({
           replicas: clients,
@@ -93,12 +107,19 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
           readyLagMs: durationFlag(readyLagFlag, 'ready-lag', loaded?.config.readyLagMs ?? DEFAULTS.readyLagMs),
           log,
           signal: stop.signal,
+          takeover,
         });
+        if (outcome.kind === 'takeover') {
+          const lease = leaseFromFlags(args, 'restore', loaded?.config.lease ?? null) ?? (outcome.leaseMs !== null ? leaseSettings(outcome.leaseMs, null) : null);
+          const config = takeoverConfig(source, loaded, replicas, outputPath, lease, args.strings.get('addr') ?? null);
+          const service = new ReplicationService(config, log);
+          await service.start();
+          return await superviseReplication(service, exec ?? null, sup, log);
+        }
         if (outcome.kind === 'replica-empty') log.info({ event: 'restore_skipped', db: outputPath, reason: 'replica empty' }, 'no backup in the replica; nothing to follow');
         return EXIT_OK;
       } finally {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
+        sup.dispose();
       }
     }
     const outcome = await restore({
@@ -144,6 +165,14 @@ function resultJson(outcome: RestoreOutcome, dbPath: string, integrity: string, 
     return { db_path: dbPath, replica: outcome.replica, txid: formatTXID(outcome.txid), files: outcome.files, duration_ms: durationMs, integrity_check: integrity };
   }
   return { db_path: dbPath, skipped: outcome.kind };
+}
+
+/** The replicate config a follower that took over runs: its database, the replica it followed. */
+function takeoverConfig(source: string, loaded: LoadedConfig | null, replicas: ReplicaConfig[], outputPath: string, lease: LeaseSettings | null, addr: string | null): WalshipConfig {
+  const fromUrl = isReplicaUrl(source);
+  const built = fromUrl ? buildConfigFromUrls(outputPath, [source]).config : loaded!.config;
+  const db = fromUrl ? built.dbs[0]! : findDb(loaded, source);
+  return { ...built, addr: addr ?? built.addr, lease, dbs: [{ ...db, path: outputPath, replicas }] };
 }
 
 function parseParallelism(v: string | undefined): number | undefined {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseReplicaUrl, redactUrl, ReplicaUrlError, type ParsedReplicaUrl } from './replica-url.js';
 import { resolveS3, S3_IGNORED_KEYS, S3_KEYS, S3_REFUSED_KEYS, type S3Fields } from './s3-config.js';
 import { MAX_TIMER_MS, parseDuration } from './duration.js';
+import { leaseProblem, leaseSettings, type LeaseSettings } from './lease.js';
 import { parseSize } from './size.js';
 import { expandEnv } from './expand-env.js';
 import { ConfigError } from './config-error.js';
@@ -210,7 +211,7 @@ class Validator {
 
   root(v: unknown): WalshipConfig {
     const o = this.object(v, '(top level)');
-    this.checkKeys(o, '', ['dbs', 'addr', 'logging', 'snapshot', 'levels', 'validation', 'retention', 'l0-retention', 'exec', 'shutdown-sync-timeout', 'sync-interval', 'validation-interval', 'ready-lag', 'heartbeat-url', 'heartbeat-interval', ...S3_KEYS, ...S3_REFUSED_KEYS, ...IGNORED_TOP]);
+    this.checkKeys(o, '', ['dbs', 'addr', 'logging', 'snapshot', 'levels', 'validation', 'retention', 'l0-retention', 'exec', 'shutdown-sync-timeout', 'sync-interval', 'validation-interval', 'ready-lag', 'heartbeat-url', 'heartbeat-interval', 'lease', ...S3_KEYS, ...S3_REFUSED_KEYS, ...IGNORED_TOP]);
     this.refuseSse(o, '');
     const addr = this.str(o, 'addr', '');
     if (addr !== null && addr !== '' && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/.test(addr)) {
@@ -289,7 +290,20 @@ class Validator {
     const overlap = findOverlap(dbs);
     if (overlap) this.fail(overlap.key, overlap.message);
     const readyLagMs = this.duration(o, 'ready-lag', '', { allowZero: false }) ?? DEFAULTS.readyLagMs;
-    return { addr: addr || null, readyLagMs, logLevel, logFormat, shutdownSyncTimeoutMs, levelIntervalsMs, l0RetentionMs, exec: exec || null, dbs, ...this.heartbeat(o) };
+    return { addr: addr || null, readyLagMs, logLevel, logFormat, shutdownSyncTimeoutMs, levelIntervalsMs, l0RetentionMs, exec: exec || null, dbs, ...this.heartbeat(o), lease: this.lease(o) };
+  }
+
+  /** lease: { duration, renew-interval } (lease.ts); absent means no lease and no renewal requests. */
+  lease(o: Obj): LeaseSettings | null {
+    if (o.lease === undefined || o.lease === null) return null;
+    const l = this.object(o.lease, 'lease');
+    this.checkKeys(l, 'lease', ['duration', 'renew-interval']);
+    const duration = this.duration(l, 'duration', 'lease', { allowZero: false, timer: true });
+    if (duration === null) this.fail('lease.duration', 'required: how long a renewal holds (e.g. 30s)');
+    const settings = leaseSettings(duration, this.duration(l, 'renew-interval', 'lease', { allowZero: false, timer: true }));
+    const problem = leaseProblem(settings);
+    if (problem) this.fail(`lease.${problem.key}`, problem.message);
+    return settings;
   }
 
   /** Litestream's heartbeat-url (http or https) and heartbeat-interval (at least 1m, default 5m). */

@@ -1,4 +1,5 @@
 // The validated configuration, with every default filled in.
+import type { LeaseSettings } from './lease.js';
 
 export type ReplicaType = 'file' | 'sftp' | 's3';
 
@@ -78,6 +79,8 @@ export interface WalshipConfig {
   /** GET after a successful sync, at most once per heartbeatIntervalMs, while every replica is healthy. */
   heartbeatUrl: string | null;
   heartbeatIntervalMs: number;
+  /** The owner renews a lease in each replica's fence record; null (the default) makes no request. */
+  lease: LeaseSettings | null;
   dbs: DbConfig[];
 }
 

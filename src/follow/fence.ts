@@ -4,13 +4,13 @@
 // on an interval, and a standby may take over once the lease has expired. Pure: the record's format
 // and the decisions; reading and writing it is the replica client's.
 
-/** The record's name under the replica root, beside ltx/. */
-export const FENCE_FILE = 'walship-fence.json';
+/** The record's name under the replica root, beside ltx/ (layout.ts). */
+export { FENCE_FILE } from '../replica/layout.js';
 const FORMAT = 'walship-fence';
 const VERSION = 1;
 
 export interface FenceOwner {
-  /** Random per replicator process: two processes on one host are two owners. */
+  /** Random, made once per database and kept in its staging (replica-fence.ts): a restarted primary is the same owner, another host or database is not. */
   id: string;
   host: string;
   pid: number;
@@ -117,6 +117,16 @@ export function describeFence(replica: string, r: FenceRecord): string {
 export function leaseExpired(r: FenceRecord, now: number, skewMs: number): boolean {
   if (!r.lease) return false;
   return now > r.lease.renewedAt + r.lease.durationMs + skewMs;
+}
+
+/**
+ * Whether a standby may take over, judged on its own clock only: the record has not changed (no
+ * renewal came) for longer than the lease since the standby first saw it as it is. Clock skew
+ * between the hosts plays no part; only how fast the clocks run does. No lease, no takeover.
+ */
+export function leaseUnrenewed(r: FenceRecord, unchangedSince: number, now: number): boolean {
+  if (!r.lease) return false;
+  return now - unchangedSince > r.lease.durationMs;
 }
 
 /** When the owner should next renew: a third of the lease, so two renewals can fail before it runs out. */

@@ -8,6 +8,10 @@ import { Follower } from './follower.js';
 import { observeFollower } from './observe.js';
 import { positionPath, readPosition, writePosition, type FollowPosition } from './position.js';
 import { pathExists } from '../util/fs.js';
+import { stagingDirOf } from '../config/staging-path.js';
+import { Wakeup } from '../util/wakeup.js';
+import { LeaseWatch } from './takeover.js';
+import { FollowError } from './follower-db.js';
 
 export interface FollowRequest {
   replicas: NamedReplica[];
@@ -21,9 +25,18 @@ export interface FollowRequest {
   readyLagMs: number;
   log: Logger;
   signal: AbortSignal;
+  /** Watch the primary's lease and stop following, caught up, once it has run out (-takeover). */
+  takeover?: boolean;
 }
 
-export type FollowOutcome = { kind: 'stopped'; txid: number } | { kind: 'replica-empty' };
+export type FollowOutcome =
+  | { kind: 'stopped'; txid: number }
+  | { kind: 'replica-empty' }
+  /** The lease ran out: the follower stopped, caught up with the replica; the caller promotes. */
+  | { kind: 'takeover'; txid: number; replica: string; leaseMs: number | null };
+
+/** Polls after the lease ran out, to apply what the old primary shipped last; bounded. */
+const CATCH_UP_POLLS = 1000;
 
 export async function follow(req: FollowRequest): Promise<FollowOutcome> {
   const { log, outputPath } = req;
@@ -31,6 +44,12 @@ export async function follow(req: FollowRequest): Promise<FollowOutcome> {
   let position: FollowPosition | null = await readPosition(outputPath);
   if (await pathExists(outputPath)) {
     if (!req.ifDbNotExists) throw new RestoreError(`output ${outputPath} already exists; refusing to overwrite it (remove it, or use -if-db-not-exists to resume the follower that left it)`);
+    if (!position && req.takeover && (await pathExists(stagingDirOf(outputPath)))) {
+      // A standby that took over earlier and was restarted: it is a primary now (its fence, checked
+      // when replication starts, says whether it still owns the replica).
+      log.info({ event: 'already_primary', db: outputPath }, 'this database was promoted earlier; replicating it');
+      return { kind: 'takeover', txid: 0, replica: req.replicas[0]!.name, leaseMs: null };
+    }
     if (!position) throw new RestoreError(`output ${outputPath} exists but no follower position is beside it (${positionPath(outputPath)}); remove it to restore and follow again`);
     const found = req.replicas.find((r) => r.client.location === position!.replica);
     if (!found) throw new RestoreError(`follower position ${positionPath(outputPath)} is for replica ${position.replica}, not ${req.replicas.map((r) => r.client.location).join(', ')}`);
@@ -62,8 +81,25 @@ export async function follow(req: FollowRequest): Promise<FollowOutcome> {
   let server: Server | null = null;
   try {
     if (req.addr) server = await startHttpServer(req.addr, observeFollower(() => follower.status(), req.readyLagMs), log);
-    log.info({ event: 'started', db: outputPath, replica: replica.name, txid: position.txid, interval_ms: req.intervalMs }, 'following');
-    await follower.run(req.signal);
+    log.info({ event: 'started', db: outputPath, replica: replica.name, txid: position.txid, interval_ms: req.intervalMs, takeover: req.takeover === true }, 'following');
+    if (req.takeover) {
+      const watch = new LeaseWatch(replica.client, log, { db: outputPath, replica: replica.name });
+      while (await followUntilLeaseExpires(follower, watch, req)) {
+        try {
+          for (let i = 0; i < CATCH_UP_POLLS && (await follower.pollOnce()); i++);
+        } catch (err) {
+          if (err instanceof FollowError && err.permanent) throw err;
+          // Not caught up, not promoted: back to following, and the lease is looked at again.
+          log.warn({ event: 'takeover_postponed', db: outputPath, replica: replica.name, err: (err as Error).message }, 'the lease ran out but the replica could not be read to the end; following again');
+          continue;
+        }
+        const s = follower.status();
+        log.info({ event: 'lease_expired', db: outputPath, replica: replica.name, txid: s.txid, owner: watch.record?.owner.host }, 'the primary\'s lease ran out; taking over');
+        return { kind: 'takeover', txid: s.txid, replica: replica.name, leaseMs: watch.record?.lease?.durationMs ?? null };
+      }
+    } else {
+      await follower.run(req.signal);
+    }
     const s = follower.status();
     log.info({ event: 'follow_stopped', db: outputPath, txid: s.txid, applied: s.appliedFiles }, 'stopped following');
     return { kind: 'stopped', txid: s.txid };
@@ -74,3 +110,30 @@ export async function follow(req: FollowRequest): Promise<FollowOutcome> {
   }
 }
 
+/** Follows while reading the lease each interval; true when it ran out (false: stopped by signal). */
+async function followUntilLeaseExpires(follower: Follower, watch: LeaseWatch, req: FollowRequest): Promise<boolean> {
+  const inner = new AbortController();
+  const stop = (): void => inner.abort();
+  req.signal.addEventListener('abort', stop, { once: true });
+  let expired = false;
+  const watching = (async () => {
+    const tick = new Wakeup();
+    while (!inner.signal.aborted) {
+      // A malformed record is never a reason to promote; expired() logs unreadable replicas itself.
+      if (await watch.expired().catch((err: unknown) => (req.log.warn({ event: 'lease_unreadable', db: req.outputPath, err: (err as Error).message }, 'cannot read the lease; not taking over'), false))) {
+        expired = true;
+        inner.abort();
+        break;
+      }
+      await tick.wait(req.intervalMs, inner.signal);
+    }
+  })();
+  try {
+    await follower.run(inner.signal);
+  } finally {
+    inner.abort();
+    await watching;
+    req.signal.removeEventListener('abort', stop);
+  }
+  return expired && !req.signal.aborted;
+}

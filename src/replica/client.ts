@@ -31,6 +31,19 @@ export interface ReplicaClient {
   streamLtxFile(info: LtxFileId): AsyncIterable<Buffer>;
   deleteLtxFiles(infos: LtxFileInfo[]): Promise<void>;
   /**
+   * The fence record (layout.ts FENCE_FILE, beside ltx/, which Litestream ignores) with an opaque
+   * version of it, or null when there is none. One small read.
+   */
+  readFence(): Promise<FenceRead | null>;
+  /**
+   * Writes the fence record so that a reader never sees it partial, but only if the stored record is
+   * still `expected` (a version readFence returned; null: only if there is none). Returns false,
+   * having written nothing, when it is not. Creating is atomic on every backend (link, SFTP rename,
+   * S3 If-None-Match); replacing is atomic on S3 (If-Match), while on a directory and over SFTP the
+   * check and the rename are two steps with a window of one round trip between them.
+   */
+  writeFence(text: string, expected: string | null): Promise<boolean>;
+  /**
    * Removes temporary upload files (layout.tempFileName names) that nothing touched for longer than
    * `olderThanMs`, in every level, plus those this client knows it abandoned; returns how many went.
    * A file another live writer is uploading is never that old (temp-files.ts), so this is safe to
@@ -52,6 +65,12 @@ export interface ReplicaClient {
    * at shutdown the wait would eat the time left to ship.
    */
   retryNow(): void;
+}
+
+export interface FenceRead {
+  text: string;
+  /** Changes whenever the record does (an ETag, or a digest of the contents). */
+  version: string;
 }
 
 export class ReplicaError extends Error {

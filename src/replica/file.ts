@@ -8,8 +8,9 @@ import { constants, promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { fsyncDir } from '../util/fs.js';
-import { ReplicaConflictError, ReplicaError, type LtxFileInfo, type ReplicaClient } from './client.js';
-import { describeFile, isTempFileName, levelDir, LEVELS, ltxFilePath, parseLtxFileName, tempFileName, type LtxFileId } from './layout.js';
+import { ReplicaConflictError, ReplicaError, type FenceRead, type LtxFileInfo, type ReplicaClient } from './client.js';
+import { fenceVersion } from './fence-version.js';
+import { describeFile, fenceFilePath, isTempFileName, levelDir, LEVELS, ltxFilePath, parseLtxFileName, tempFileName, type LtxFileId } from './layout.js';
 import { DEFAULT_TEMP_FILE_MAX_AGE_MS, staleTempFiles, SweepSchedule } from './temp-files.js';
 
 const STREAM_CHUNK = 1024 * 1024;
@@ -168,6 +169,52 @@ export class FileReplicaClient implements ReplicaClient {
       } catch (err) {
         throw this.fail(`delete ${describeFile(info)}`, err);
       }
+    }
+  }
+
+  async readFence(): Promise<FenceRead | null> {
+    const file = fenceFilePath(this.root);
+    try {
+      const text = await fsp.readFile(file, 'utf8');
+      return { text, version: fenceVersion(text) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw this.fail('read the fence record', err);
+    }
+  }
+
+  async writeFence(text: string, expected: string | null): Promise<boolean> {
+    const final = fenceFilePath(this.root);
+    const tmp = `${final}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await fsp.mkdir(this.root, { recursive: true });
+      const fh = await fsp.open(tmp, 'wx');
+      try {
+        await fh.writeFile(text);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      if (expected === null) {
+        // link(2) refuses an existing target: two promotions cannot both create the record.
+        try {
+          await fsp.link(tmp, final);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+          throw err;
+        }
+      } else {
+        const now = await this.readFence();
+        if (now?.version !== expected) return false;
+        await fsp.rename(tmp, final);
+      }
+      await fsyncDir(this.root);
+      return true;
+    } catch (err) {
+      if (err instanceof ReplicaError) throw err;
+      throw this.fail('write the fence record', err);
+    } finally {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
     }
   }
 

@@ -5,6 +5,17 @@
 import { posix } from 'node:path';
 import { formatTXID } from '../ltx/format.js';
 
+/**
+ * The fence record (who owns the history, follow/fence.ts) lives at `<root>/walship-fence.json` in
+ * both schemes: beside ltx/ on a directory, beside the level prefixes on S3, where Litestream never
+ * looks.
+ */
+export const FENCE_FILE = 'walship-fence.json';
+
+export function fenceFilePath(root: string): string {
+  return posix.join(root, FENCE_FILE);
+}
+
 /** Identifies one LTX file: its level and the TXID range it covers. */
 export interface LtxFileId {
   level: number;

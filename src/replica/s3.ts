@@ -9,8 +9,8 @@ import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { S3Settings } from '../config/types.js';
-import { ReplicaConflictError, ReplicaError, type LtxFileInfo, type ReplicaClient } from './client.js';
-import { describeFile, levelDir, ltxFilePath, parseLtxFileName, type LtxFileId } from './layout.js';
+import { ReplicaConflictError, ReplicaError, type FenceRead, type LtxFileInfo, type ReplicaClient } from './client.js';
+import { describeFile, fenceFilePath, levelDir, ltxFilePath, parseLtxFileName, type LtxFileId } from './layout.js';
 import { createS3Client, isHttpEndpoint } from './s3-connect.js';
 import { describeS3Error, isAborted, isConditionUnsupported, isNotFound, isPreconditionFailed, type S3Where } from './s3-errors.js';
 import { abortStaleUploads, abortUpload, uploadFile } from './s3-upload.js';
@@ -256,6 +256,53 @@ export class S3ReplicaClient implements ReplicaClient {
    * Object storage has no temporary files: a PUT is atomic, and an interrupted multipart upload is
    * no object at all (prepareUploads aborts those before this client's first upload).
    */
+  async readFence(): Promise<FenceRead | null> {
+    const { GetObjectCommand } = await loadS3Sdk();
+    return this.run('read the fence record', async (signal) => {
+      try {
+        const out = await (await this.client()).send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: fenceFilePath(this.root) }), { abortSignal: signal });
+        return { text: (await readBody(out.Body)).toString('utf8'), version: out.ETag ?? '' };
+      } catch (err) {
+        if (isNotFound(err)) return null;
+        throw err;
+      }
+    });
+  }
+
+  /** If-None-Match: * to create, If-Match: ETag to replace; a server without them gets read-then-write. */
+  async writeFence(text: string, expected: string | null): Promise<boolean> {
+    const { PutObjectCommand } = await loadS3Sdk();
+    return this.run('write the fence record', async (signal) => {
+      const put = (conditional: boolean): Promise<unknown> =>
+        this.client().then((s3) =>
+          s3.send(
+            new PutObjectCommand({
+              Bucket: this.settings.bucket,
+              Key: fenceFilePath(this.root),
+              Body: text,
+              ContentType: 'application/json',
+              ...(conditional ? (expected === null ? { IfNoneMatch: '*' } : { IfMatch: expected }) : {}),
+            }),
+            { abortSignal: signal },
+          ),
+        );
+      if (this.conditionalWrites) {
+        try {
+          await put(true);
+          return true;
+        } catch (err) {
+          if (isPreconditionFailed(err) || (expected !== null && isNotFound(err))) return false;
+          if (!isConditionUnsupported(err)) throw err;
+          this.conditionalWrites = false;
+        }
+      }
+      const now = await this.readFence();
+      if ((now?.version ?? null) !== expected) return false;
+      await put(false);
+      return true;
+    });
+  }
+
   async sweepTemporaryFiles(_olderThanMs: number): Promise<number> {
     return 0;
   }

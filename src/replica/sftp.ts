@@ -11,8 +11,9 @@ import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Logger } from 'pino';
 import type { SftpSettings } from '../config/types.js';
-import { ReplicaConflictError, type LtxFileInfo, type ReplicaClient } from './client.js';
-import { describeFile, levelDir, ltxFilePath, parseLtxFileName, tempFileName, type LtxFileId } from './layout.js';
+import { ReplicaConflictError, type FenceRead, type LtxFileInfo, type ReplicaClient } from './client.js';
+import { fenceVersion } from './fence-version.js';
+import { describeFile, fenceFilePath, levelDir, ltxFilePath, parseLtxFileName, tempFileName, type LtxFileId } from './layout.js';
 import { checkHostKeySettings } from './sftp-connect.js';
 import { explainRefusal, isRefusal } from './sftp-errors.js';
 import { getFile, putAndClose, type RemoteFsSpace, SFTP_STATUS, SftpRequestError, sftpStatus, streamFile, type TransferOptions } from './sftp-io.js';
@@ -211,6 +212,61 @@ export class SftpReplicaClient implements ReplicaClient {
       };
       await Promise.all(Array.from({ length: Math.min(8, infos.length) }, worker));
     });
+  }
+
+  async readFence(): Promise<FenceRead | null> {
+    return this.session.run('read the fence record', (c) => this.readFenceOn(c, fenceFilePath(this.root)));
+  }
+
+  async writeFence(text: string, expected: string | null): Promise<boolean> {
+    const final = fenceFilePath(this.root);
+    const tmp = `${final}.${randomBytes(4).toString('hex')}.tmp`;
+    return this.session.run('write the fence record', async (c) => {
+      await this.mkdirp(c, this.root);
+      const handle = await c.sftp.open(tmp, 'wx');
+      try {
+        const data = Buffer.from(text);
+        await c.sftp.write(handle, tmp, data, data.length, 0);
+        if (this.opts.extensions?.fsync !== false) await c.sftp.fsync(handle, tmp);
+      } finally {
+        await c.sftp.close(handle, tmp).catch(() => undefined);
+      }
+      try {
+        if (expected === null) {
+          // SFTP v3 RENAME refuses an existing target (OpenSSH links): two creators cannot both win.
+          try {
+            await c.sftp.rename(tmp, final);
+            return true;
+          } catch (err) {
+            if (sftpStatus(err) === null) throw err;
+            if (await c.sftp.stat(final).catch(() => null)) return false;
+            throw err;
+          }
+        }
+        if ((await this.readFenceOn(c, final))?.version !== expected) return false;
+        await this.replace(c, tmp, final);
+        return true;
+      } finally {
+        await c.sftp.unlink(tmp).catch(() => undefined);
+      }
+    });
+  }
+
+  private async readFenceOn(c: SftpConnection, file: string): Promise<FenceRead | null> {
+    let handle: Buffer;
+    try {
+      handle = await c.sftp.open(file, 'r');
+    } catch (err) {
+      if (sftpStatus(err) === SFTP_STATUS.NO_SUCH_FILE) return null;
+      throw err;
+    }
+    try {
+      const { size } = await c.sftp.fstat(handle, file);
+      const text = (await getFile(c.sftp, handle, file, size, this.download)).toString('utf8');
+      return { text, version: fenceVersion(text) };
+    } finally {
+      await c.sftp.close(handle, file).catch(() => undefined);
+    }
   }
 
   async sweepTemporaryFiles(olderThanMs: number): Promise<number> {

@@ -131,6 +131,17 @@ export class DatabaseCapture {
     return Math.max(this.pos?.txid ?? 0, maxSnap);
   }
 
+  /**
+   * Continues a history the database already holds (a promoted follower): the database file, with
+   * no WAL, is the state at `pos.txid`, and `checksum` is its checksum now. The first capture then
+   * goes on from there instead of capturing every page; if the file changed meanwhile, it does not.
+   */
+  adopt(pos: CapturePosition, checksum: bigint): void {
+    this.positionLoaded = true;
+    this.pos = pos;
+    this.cleanStop = { txid: pos.txid, checksum };
+  }
+
   /** Opens walship's connections. Returns false while the database does not exist yet. */
   async open(): Promise<boolean> {
     if (this.pin) return true;

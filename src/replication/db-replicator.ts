@@ -15,6 +15,8 @@ import { DatabaseCapture, type CaptureResult } from './db-capture.js';
 import { DbWatcher } from './db-watcher.js';
 import { warnDiskcacheValues } from './diskcache.js';
 import { ReplicaShipper, type ShipperStatus } from './replica-shipper.js';
+import { FenceIdentity, ReplicaFence } from './replica-fence.js';
+import { promoteFollower } from './promotion.js';
 import { ReplicatorLock } from './replicator-lock.js';
 import { backlogBoundBytes, planStagingPrune } from './staging-policy.js';
 import { Staging } from './staging.js';
@@ -45,6 +47,8 @@ export interface DbReplicatorOptions {
   levelIntervalsMs: [number, number, number];
   l0RetentionMs: number;
   shutdownSyncTimeoutMs: number;
+  /** The owner renews a lease in each replica's fence record (opt-in: null makes no request). */
+  lease?: { durationMs: number; renewIntervalMs: number } | null;
 }
 
 /** How long WAL events are gathered before a capture runs, at the least. */
@@ -83,6 +87,7 @@ export class DbReplicator {
   private freeBytes: number | null = null;
   private volumeLow = false;
   private lock: ReplicatorLock | null = null;
+  private readonly identity: FenceIdentity;
 
   constructor(
     readonly opts: DbReplicatorOptions,
@@ -91,9 +96,11 @@ export class DbReplicator {
   ) {
     this.staging = new Staging(opts.dbPath);
     this.capture = new DatabaseCapture(opts.dbPath, this.staging, log, opts.busyTimeoutMs);
-    this.shippers = opts.replicas.map(
-      (r) => new ReplicaShipper(r.name, r.client, this.staging, log, r.syncIntervalMs, () => this.wantSnapshot(), metrics),
-    );
+    this.identity = new FenceIdentity(this.staging.dir);
+    this.shippers = opts.replicas.map((r) => {
+      const fence = new ReplicaFence(r.client, this.identity, log, { db: opts.dbPath, replica: r.name });
+      return new ReplicaShipper(r.name, r.client, this.staging, log, r.syncIntervalMs, () => this.wantSnapshot(), metrics, fence);
+    });
     this.captureWindowMs = captureWindowMs(opts.replicas.map((r) => r.syncIntervalMs), opts.monitorIntervalMs);
   }
 
@@ -117,9 +124,13 @@ export class DbReplicator {
 
   async start(): Promise<void> {
     this.lock = await ReplicatorLock.acquire(this.staging.dir, this.dbPath);
+    await this.identity.load();
     const stagedMax = await this.capture.loadPosition();
+    const fences = this.shippers.map((s) => ({ name: s.name, fence: s.fence! }));
+    const lease = this.opts.lease ?? null;
+    const promoted = stagedMax === 0 ? await promoteFollower({ dbPath: this.dbPath, fences, capture: this.capture, leaseMs: lease?.durationMs ?? null, busyTimeoutMs: this.opts.busyTimeoutMs, log: this.log }) : null;
     const snaps = await this.staging.list(SNAPSHOT_LEVEL);
-    const newest = snaps[snaps.length - 1];
+    const newest = snaps[snaps.length - 1] ?? promoted?.snapshot;
     if (newest) {
       this.lastSnapshotAt = newest.createdAt.getTime();
       this.lastSnapshotTxid = newest.maxTXID;
@@ -131,7 +142,10 @@ export class DbReplicator {
           await s.discover();
           const remoteMax = Math.max(...LEVELS.map((l) => s.remoteMax(l)));
           if (remoteMax > stagedMax) this.capture.raiseTxidFloor(remoteMax);
+          // Refuses (the start fails) when a newer owner holds the replica; claims it for a lease.
+          await s.fence!.atStart(Math.max(remoteMax, stagedMax), lease?.durationMs ?? null);
         } catch (err) {
+          if (s.fence!.fenced) throw s.fence!.fencedError();
           this.log.error({ db: this.dbPath, replica: s.name, event: 'replica_unreachable', err: (err as Error).message }, 'cannot list replica at start; will retry');
         }
       }),
@@ -167,6 +181,7 @@ export class DbReplicator {
       const shipper = this.shippers[i]!;
       this.timers.push(setInterval(() => void shipper.enforceRetention({ retentionMs: r.retentionMs, l0RetentionMs: this.opts.l0RetentionMs }), r.retentionCheckIntervalMs));
     });
+    if (lease) for (const s of this.shippers) this.timers.push(setInterval(() => void s.fence!.renew(), lease.renewIntervalMs));
     this.captureRun = this.captureLoop();
     this.shipperRuns = this.shippers.map((s) => s.run(this.stop.signal));
     this.requestCapture('due');

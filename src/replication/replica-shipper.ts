@@ -8,6 +8,7 @@ import { COMPACTION_LEVELS, describeFile, LEVELS, SNAPSHOT_LEVEL } from '../repl
 import { listReplica } from '../replica/listing.js';
 import { Backoff } from '../util/backoff.js';
 import { l0Run, mergeL0Run } from './l0-merge.js';
+import { FencedError, type ReplicaFence } from './replica-fence.js';
 import { filesToDelete, type RetentionPolicy } from './retention.js';
 import type { Staging } from './staging.js';
 import { sleep, Wakeup } from '../util/wakeup.js';
@@ -22,6 +23,8 @@ export interface ShipperStatus {
   needsSnapshot: boolean;
   lagSeconds: number;
   backlogOverflowed: boolean;
+  /** Set once a newer owner fenced this replicator off the replica: who, in one line. */
+  fencedBy: string | null;
 }
 
 export class ReplicaShipper {
@@ -41,6 +44,8 @@ export class ReplicaShipper {
   private uploadedSinceRetention = false;
   /** Set when another replicator's file sits under one of our TXIDs: shipping here stops for good. */
   private conflict: ReplicaConflictError | null = null;
+  /** The fence was read in this shipping pass (once per pass, before its first upload). */
+  private fenceChecked = false;
 
   constructor(
     readonly name: string,
@@ -51,6 +56,7 @@ export class ReplicaShipper {
     /** Called when the replica needs a level-9 snapshot that staging does not have. */
     private readonly requestSnapshot: () => void,
     private readonly metrics: Metrics | null = null,
+    readonly fence: ReplicaFence | null = null,
   ) {}
 
   private get labels(): { db: string; replica: string } {
@@ -96,6 +102,7 @@ export class ReplicaShipper {
       needsSnapshot: this.needsSnapshot,
       lagSeconds: this.lagSeconds(),
       backlogOverflowed: this.overflowed,
+      fencedBy: this.fence?.fenced ? this.fence.fencedError().message : null,
     };
   }
 
@@ -109,7 +116,8 @@ export class ReplicaShipper {
    * idle database causes no listing at all.
    */
   async enforceRetention(policy: RetentionPolicy): Promise<number> {
-    if (!this.uploadedSinceRetention) return 0;
+    // A fenced replicator deletes nothing from the history another owner now keeps.
+    if (!this.uploadedSinceRetention || this.fence?.fenced) return 0;
     try {
       const doomed = filesToDelete(await listReplica(this.client), Date.now(), policy);
       if (doomed.length > 0) await this.client.deleteLtxFiles(doomed);
@@ -180,6 +188,7 @@ export class ReplicaShipper {
       } catch (err) {
         this.recordError(err);
         this.known = false;
+        if (err instanceof FencedError) return false;
       } finally {
         clearTimeout(timer);
       }
@@ -215,6 +224,8 @@ export class ReplicaShipper {
 
   private async shipPendingOnce(): Promise<number> {
     if (this.conflict) throw this.conflict;
+    if (this.fence?.fenced) throw this.fence.fencedError();
+    this.fenceChecked = false;
     if (!this.known) await this.discover();
     this.lastShipAt = Date.now();
     let waiting = 0;
@@ -289,6 +300,13 @@ export class ReplicaShipper {
 
   private async upload(f: LtxFileInfo, localPath = this.staging.filePath(f.level, f.minTXID, f.maxTXID)): Promise<void> {
     const started = Date.now();
+    // A newer owner (a promoted standby) may have claimed the replica since the last pass: read once
+    // per pass, and again before each compacted file or snapshot (rare, and written over a name
+    // without the exclusive check that level-0 files get).
+    if (this.fence && (!this.fenceChecked || f.level !== 0)) {
+      await this.fence.ensureOwner();
+      this.fenceChecked = true;
+    }
     try {
       // Level-0 names are unique to one history: finding someone else's file there means a fork.
       await this.client.writeLtxFile(f, localPath, { exclusive: f.level === 0 });
@@ -317,7 +335,8 @@ export class ReplicaShipper {
 
   private recordError(err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
-    if (message !== this.lastError) {
+    // Being fenced was logged once, where it was found.
+    if (message !== this.lastError && !(err instanceof FencedError)) {
       this.log.error({ db: this.staging.dbPath, replica: this.name, event: 'ship_failed', err: message }, 'shipping failed; retrying with backoff');
     }
     this.lastError = message;

@@ -15,8 +15,12 @@ export interface ResetResult {
   files: string[];
 }
 
-/** The lock's own file stays: it is held while the rest goes, and removing it would race a starting replicator. */
-const KEEP = new Set(['replicator.lock', 'replicator.lock-journal']);
+/**
+ * The lock's own file stays: it is held while the rest goes, and removing it would race a starting
+ * replicator. So does the owner identity (replica-fence.ts): without it a promoted primary would be
+ * fenced off its own replica.
+ */
+const KEEP = new Set(['replicator.lock', 'replicator.lock-journal', 'fence.json']);
 
 export async function resetStaging(dbPath: string, opts: { dryRun: boolean }): Promise<ResetResult> {
   const stagingDir = new Staging(dbPath).dir;

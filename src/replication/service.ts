@@ -38,6 +38,7 @@ export class ReplicationService {
             lagSeconds: s.lagSeconds,
             lastSyncAt: s.lastSyncAt,
             backlogOverflowed: s.backlogOverflowed,
+            fenced: s.fencedBy !== null,
           })),
         ),
     });
@@ -64,6 +65,7 @@ export class ReplicationService {
             levelIntervalsMs: config.levelIntervalsMs,
             l0RetentionMs: config.l0RetentionMs,
             shutdownSyncTimeoutMs: config.shutdownSyncTimeoutMs,
+            lease: config.lease,
           },
           log,
           this.metrics,

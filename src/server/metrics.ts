@@ -10,6 +10,8 @@ export interface ReplicaGaugeSource {
   /** When the replica last took everything staged for it; null before its first sync. */
   lastSyncAt: Date | null;
   backlogOverflowed: boolean;
+  /** A newer owner fenced this replicator off the replica (a promoted standby holds it). */
+  fenced: boolean;
 }
 
 export interface DbGaugeSource {
@@ -127,6 +129,16 @@ export class Metrics {
       collect() {
         this.reset();
         for (const r of sources.replicas()) this.set({ db: r.db, replica: r.replica }, r.backlogOverflowed ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'walship_replica_fenced',
+      help: '1 once a newer owner (a promoted standby) holds the replica: nothing more is shipped to it and staging keeps what was not shipped, else 0',
+      labelNames: ['db', 'replica'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of sources.replicas()) this.set({ db: r.db, replica: r.replica }, r.fenced ? 1 : 0);
       },
     });
   }

@@ -11,6 +11,8 @@ export interface ReplicaStatus {
   lastSyncAt: string | null;
   lastError: string | null;
   backlogOverflowed: boolean;
+  /** Who fenced this replicator off the replica, once someone did. */
+  fencedBy?: string | null;
 }
 
 export interface DbStatus {
@@ -32,6 +34,7 @@ export function statusOf(replicators: readonly DbReplicator[]): DbStatus[] {
       lastSyncAt: s.lastSyncAt?.toISOString() ?? null,
       lastError: s.lastError,
       backlogOverflowed: s.backlogOverflowed,
+      fencedBy: s.fencedBy,
     })),
   }));
 }

@@ -234,7 +234,8 @@ describe('reset', () => {
 
     const reset = await runWalship(['reset', '-config', config, db]);
     expect(reset.code, reset.stderr).toBe(0);
-    expect(readdirSync(staging)).toEqual(['replicator.lock']);
+    // The owner identity stays (a promoted primary stays the owner of its replica).
+    expect(readdirSync(staging).sort()).toEqual(['fence.json', 'replicator.lock']);
 
     await runWriter('python', { db, from: 21, to: 30, payload: 'small' });
     const next = await runWalship(['replicate', '-once', '-config', config]);

@@ -235,4 +235,44 @@ describe.each(REPLICA_BACKENDS)('replica contract: $name', (backend) => {
     await c.writeLtxFile(second.info, second.localPath);
     expect(await names(root, 0)).toEqual([nameOf(first.info), nameOf(second.info)]);
   });
+
+  test('the fence record: absent, created once, replaced only from the version read, never listed as an LTX file', async () => {
+    const root = h.newRoot();
+    const c = client(root);
+    expect(await c.readFence()).toBeNull();
+    // Replacing a record that does not exist fails, and writes nothing.
+    expect(await c.writeFence('{"g":0}\n', 'no-such-version')).toBe(false);
+    expect(await c.readFence()).toBeNull();
+    expect(await c.writeFence('{"g":1}\n', null)).toBe(true);
+    // A second creator loses: the record is there.
+    expect(await client(root).writeFence('{"g":"other"}\n', null)).toBe(false);
+    const first = await c.readFence();
+    expect(first?.text).toBe('{"g":1}\n');
+    // Another client sees the same record and version.
+    expect(await client(root).readFence()).toEqual(first);
+    expect(await c.writeFence('{"g":2}\n', first!.version)).toBe(true);
+    const second = await c.readFence();
+    expect(second?.text).toBe('{"g":2}\n');
+    expect(second?.version).not.toBe(first!.version);
+    // A writer still holding the old version loses, and the record stays as it is.
+    expect(await client(root).writeFence('{"g":"stale"}\n', first!.version)).toBe(false);
+    expect((await c.readFence())?.text).toBe('{"g":2}\n');
+    for (const level of LEVELS) expect(await c.listLtxFiles(level)).toEqual([]);
+    // LTX files beside it are untouched by it, and it by them.
+    const f = await ltxFixture(local, 0, 1, 1, 2000);
+    await c.writeLtxFile(f.info, f.localPath, { exclusive: true });
+    expect(await c.listLtxFiles(0)).toEqual([f.info]);
+    expect(await names(root, 0)).toEqual([nameOf(f.info)]);
+    expect((await c.readFence())?.text).toBe('{"g":2}\n');
+  });
+
+  test('two promotions creating the fence record at once: exactly one wins', async () => {
+    const root = h.newRoot();
+    const a = client(root);
+    const b = client(root);
+    const results = await Promise.all([a.writeFence('{"who":"a"}\n', null), b.writeFence('{"who":"b"}\n', null)]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const winner = results[0] ? 'a' : 'b';
+    expect((await a.readFence())?.text).toBe(`{"who":"${winner}"}\n`);
+  });
 });

@@ -43,6 +43,8 @@ function counting(client: ReplicaClient): { client: ReplicaClient; whole: number
       return client.streamLtxFile(info);
     },
     deleteLtxFiles: (infos) => client.deleteLtxFiles(infos),
+    readFence: () => client.readFence(),
+    writeFence: (text, expected) => client.writeFence(text, expected),
     sweepTemporaryFiles: (olderThanMs) => client.sweepTemporaryFiles(olderThanMs),
     close: (graceMs) => client.close(graceMs),
     retryNow: () => client.retryNow(),

@@ -1,6 +1,6 @@
 // The fence record and its decisions: generations, who may ship, when a lease has run out.
 import { describe, expect, it } from 'vitest';
-import { decide, describeFence, encodeFence, FenceError, leaseExpired, nextFence, parseFence, renewalDue, renewLease, type FenceOwner } from '../../src/follow/fence.js';
+import { decide, describeFence, encodeFence, FenceError, leaseExpired, leaseUnrenewed, nextFence, parseFence, renewalDue, renewLease, type FenceOwner } from '../../src/follow/fence.js';
 
 const a: FenceOwner = { id: 'aaaa', host: 'primary-1', pid: 10 };
 const b: FenceOwner = { id: 'bbbb', host: 'standby-1', pid: 20 };
@@ -74,3 +74,22 @@ describe('lease', () => {
     expect(() => renewLease(leased, b.id, T + 1)).toThrow(/only the owner/);
   });
 });
+
+describe('takeover judged on the standby\'s own clock', () => {
+  it('a record unchanged for longer than its lease has run out, whatever its renewedAt says', () => {
+    // The owner's clock is an hour ahead: its renewedAt lies in the standby's future. Only how long
+    // the standby has seen the record unchanged counts.
+    const r = nextFence(null, a, 5, T + 3_600_000, 3_000);
+    const seenAt = T;
+    expect(leaseUnrenewed(r, seenAt, seenAt + 3_000)).toBe(false);
+    expect(leaseUnrenewed(r, seenAt, seenAt + 3_001)).toBe(true);
+    // Its clock an hour behind: renewedAt long past, yet a fresh sighting is not an expiry.
+    const behind = nextFence(null, a, 5, T - 3_600_000, 3_000);
+    expect(leaseUnrenewed(behind, seenAt, seenAt + 10)).toBe(false);
+  });
+
+  it('no lease, no takeover', () => {
+    expect(leaseUnrenewed(nextFence(null, a, 5, T, null), T, T + 1e9)).toBe(false);
+  });
+});
+
