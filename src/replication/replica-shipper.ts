@@ -13,6 +13,9 @@ import { filesToDelete, type RetentionPolicy } from './retention.js';
 import type { Staging } from './staging.js';
 import { sleep, Wakeup } from '../util/wakeup.js';
 
+/** How long a read of the fence record that found this replicator the owner is trusted for level-0 uploads. */
+const FENCE_RECHECK_MS = 1000;
+
 export interface ShipperStatus {
   name: string;
   /** Highest TXID the replica holds at each level. */
@@ -45,7 +48,8 @@ export class ReplicaShipper {
   /** Set when another replicator's file sits under one of our TXIDs: shipping here stops for good. */
   private conflict: ReplicaConflictError | null = null;
   /** The fence was read in this shipping pass (once per pass, before its first upload). */
-  private fenceChecked = false;
+  /** When the fence record last said this replicator owns the replica (0: not since the start). */
+  private fenceCheckedAt = 0;
 
   constructor(
     readonly name: string,
@@ -225,7 +229,6 @@ export class ReplicaShipper {
   private async shipPendingOnce(): Promise<number> {
     if (this.conflict) throw this.conflict;
     if (this.fence?.fenced) throw this.fence.fencedError();
-    this.fenceChecked = false;
     if (!this.known) await this.discover();
     this.lastShipAt = Date.now();
     let waiting = 0;
@@ -300,12 +303,13 @@ export class ReplicaShipper {
 
   private async upload(f: LtxFileInfo, localPath = this.staging.filePath(f.level, f.minTXID, f.maxTXID)): Promise<void> {
     const started = Date.now();
-    // A newer owner (a promoted standby) may have claimed the replica since the last pass: read once
-    // per pass, and again before each compacted file or snapshot (rare, and written over a name
-    // without the exclusive check that level-0 files get).
-    if (this.fence && (!this.fenceChecked || f.level !== 0)) {
+    // A newer owner (a promoted standby) may have claimed the replica since: read the record before
+    // a level-0 upload at most once per FENCE_RECHECK_MS (at sync-interval 0s a read per file would
+    // double the requests), and before each compacted file or snapshot (rare, and written over a
+    // name without the exclusive check that level-0 files get).
+    if (this.fence && (f.level !== 0 || started - this.fenceCheckedAt >= FENCE_RECHECK_MS)) {
       await this.fence.ensureOwner();
-      this.fenceChecked = true;
+      this.fenceCheckedAt = Date.now();
     }
     try {
       // Level-0 names are unique to one history: finding someone else's file there means a fork.
