@@ -31,6 +31,8 @@ const SHUTDOWN_SYNC_TIMEOUT_S = 10;
 const EXIT_MARGIN_MS = 5_000;
 /** An upload after a restart must land within this: well under the 60 s request watchdog. */
 const PROGRESS_TIMEOUT_MS = 15_000;
+/** The whole soak: about 3 minutes here (2 cores, shared); the bound leaves room for a slower machine. */
+const SOAK_TIMEOUT_MS = 600_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -179,5 +181,5 @@ dbs:
     expect(dump(out)).toBe(dump(work.db));
     const tmpLeft = existsSync(path.join(remote, 'ltx', '0')) ? readdirSync(path.join(remote, 'ltx', '0')).filter((n) => !n.endsWith('.ltx')) : [];
     expect(tmpLeft).toEqual([]);
-  });
+  }, SOAK_TIMEOUT_MS);
 });
