@@ -1,5 +1,6 @@
 // The results: the headline figures (the last JSON line), their goals, and the readable tables.
 import { ratio } from './lib/stats.mjs';
+import { requestsHeadline, requestsTables } from './lib/requests-report.mjs';
 
 const MB = 1024 * 1024;
 
@@ -63,6 +64,7 @@ export function headline(results) {
     idle_requests_after_writes: results.idle?.walship?.afterWrites?.requests ?? null,
     limited_lag_p99_ms: results.limited?.measured ? results.limited.lagMs.p99 : null,
     limited_kept_up: results.limited?.measured ? results.limited.keptUp : null,
+    ...requestsHeadline(results),
   };
 }
 
@@ -176,6 +178,7 @@ export function renderTables(results, h, met) {
     L.push(`  .backup under 100 tx/s: ${n.underLoad.completed ? `${n.underLoad.ms} ms` : `never finished within ${n.underLoad.timeoutMs / 1000} s`}; idle cycle ${f(n.cycleMs / 1000, 2)} s (backup ${f(n.backupMs / 1000, 2)} s + put ${f(n.putMs / 1000, 2)} s)`);
     L.push(`  worst-case data loss ${n.recoveryPointWorstS} s, ${f(n.bytesPerHour / MB, 0)} MB sent per hour; walship at 100 tx/s, 0s: lag p99 ${f((h.lag_p99_ms ?? NaN) / 1000, 3)} s`);
   }
+  L.push(...requestsTables(results, table));
   L.push('', 'Goals');
   L.push(table([['figure', 'value', 'goal', 'met'], ...Object.entries(GOALS).map(([k, g]) => [k, h[k] ?? 'n/a', goalText(g), met[k] === null ? 'n/a' : met[k] ? 'yes' : 'NO'])]));
   L.push(`elapsed ${results.elapsedS} s`);

@@ -6,7 +6,7 @@
 // bench/README.md. The scenarios are in scenarios/, the tables and goals in report.mjs.
 //
 // Flags: --quick, --keep (leave the temporary directory),
-// --only=compare,lag,bulk,idle,limited,naive (bulk includes restore),
+// --only=compare,lag,bulk,idle,limited,naive,s3,follower (bulk includes restore),
 // --lag=RATE:SYNC:SECONDS,... (walship lag scenarios beside the comparison),
 // --rounds=N and --seconds=S (the comparison's rounds and round length),
 // --replica=file (develop against a file:// replica; the figures are only meaningful with sftp),
@@ -25,6 +25,8 @@ import { idleScenario } from './scenarios/idle.mjs';
 import { limitedScenario } from './scenarios/limited.mjs';
 import { naiveScenario } from './scenarios/naive.mjs';
 import { restoreScenario } from './scenarios/restore.mjs';
+import { followerScenario } from './scenarios/follower-requests.mjs';
+import { s3RequestsScenario } from './scenarios/s3-requests.mjs';
 import { lagRound } from './scenarios/round.mjs';
 
 const argv = process.argv.slice(2);
@@ -50,6 +52,8 @@ const P = QUICK
       idleMs: 15_000,
       limited: { rate: 100, durationMs: 10_000 },
       naive: { underLoadTimeoutMs: 5_000, cycles: 1 },
+      s3: { slowMs: 120_000, fastMs: 10_000 },
+      follower: { idleMs: 20_000 },
     }
   : {
       compare: { rounds: 2, rate: 100, durationMs: 30_000 },
@@ -61,6 +65,8 @@ const P = QUICK
       idleMs: 30_000,
       limited: { rate: 100, durationMs: 30_000 },
       naive: { underLoadTimeoutMs: 20_000, cycles: 2 },
+      s3: { slowMs: 600_000, fastMs: 30_000 },
+      follower: { idleMs: 60_000 },
     };
 if (flag('rounds')) P.compare.rounds = Number(flagValue('rounds', '1'));
 if (flag('seconds')) P.compare.durationMs = Number(flagValue('seconds', '10')) * 1000;
@@ -106,6 +112,8 @@ async function main() {
     for (const tool of ['walship', 'litestream']) results.idle[tool] = await idleScenario(b, { tool, idleMs: P.idleMs, settle: !QUICK });
   }
   if (want('limited')) results.limited = await limitedScenario(b, P.limited);
+  if (want('s3')) results.s3Requests = await s3RequestsScenario(b, P.s3);
+  if (want('follower')) results.follower = await followerScenario(b, P.follower);
   if (want('naive')) results.naive = await naiveScenario(b, walshipBulk, { intervalS: Number(flagValue('naive-interval', '60')), ...P.naive });
 
   const h = headline(results);

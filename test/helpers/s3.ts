@@ -118,7 +118,7 @@ export class S3Server {
     if (!existsSync(this.accessLogPath)) return [];
     return readFileSync(this.accessLogPath, 'utf8')
       .split('\n')
-      .map((l) => /\s(s3_[A-Za-z]+)\s/.exec(l)?.[1])
+      .map((l) => /\s(s3_[A-Za-z0-9]+)\s/.exec(l)?.[1])
       .filter((op): op is string => !!op);
   }
 

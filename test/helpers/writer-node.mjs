@@ -1,7 +1,9 @@
 // A separate-process application writer using better-sqlite3. Transactions are numbered; each
 // commit prints one JSON line {"n":N,"t":epochMs} after COMMIT returns. Options come as JSON in argv[2]:
 // db, from, to, payload ("small"|"mixed"), autocheckpoint (pages, or null for SQLite's default),
-// truncateEvery, vacuumAt, reopenEvery, pauseAfter ([n...]), pauseMs, delayMs.
+// truncateEvery, vacuumAt, reopenEvery, pauseAfter ([n...]), pauseMs, delayMs, stopFile (once that file
+// exists, stop before the next transaction and exit 0: a load of unknown length that still ends cleanly).
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { payloadFor } from './payload.mjs';
 
@@ -21,6 +23,7 @@ function open() {
 
 let db = open();
 for (let n = o.from; n <= o.to; n++) {
+  if (o.stopFile && existsSync(o.stopFile)) break;
   const payload = payloadFor(n, o.payload);
   const now = Date.now();
   db.transaction(() => {

@@ -197,7 +197,7 @@ describe('replication to S3 (versitygw)', () => {
   it('the S3 server killed and restarted mid-stream twice: the backlog drains and the restore is exact', async () => {
     server = await S3Server.start();
     work = makeWorkdir();
-    writeConfig(work, server);
+    writeConfig(work, server, { extraTop: 'shutdown-sync-timeout: 10s\n' });
     const env = walshipEnv(server);
     const walship = startWalship(['replicate', '-config', work.config], env);
     const writer = startWriter('node', { db: work.db, from: 1, to: 250, payload: 'small', autocheckpoint: 200, delayMs: 20 });
@@ -211,7 +211,8 @@ describe('replication to S3 (versitygw)', () => {
       checks += await assertOnlyWholeObjects(server);
     }
     await writer.done();
-    expect(await walship.stop('SIGTERM', 120_000), walship.logs().split('\n').slice(-40).join('\n')).toBe(0);
+    // shutdown-sync-timeout (10 s), then the client's close and the process exit.
+    expect(await walship.stop('SIGTERM', 15_000), walship.logs().split('\n').slice(-40).join('\n')).toBe(0);
     expect(checks).toBeGreaterThan(0);
     expect(walship.logs()).toContain('"event":"ship_failed"');
     await assertOnlyWholeObjects(server);

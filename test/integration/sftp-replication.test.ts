@@ -87,10 +87,9 @@ describe('replication through sshd', () => {
     sshd = await Sshd.start();
     work = makeWorkdir();
     const remote = path.join(work.dir, 'remote');
-    // Longer than the 60 s request watchdog: in two of about fifteen loaded runs (one in CI), one
-    // upload on the connection made after the last restart got no answer (cause not found yet).
-    // walship recovers from that by dropping the connection, which is what this test then shows.
-    writeConfig(work, sshd, { remote, shutdownSyncTimeout: '90s' });
+    // The stop ships the backlog within shutdown-sync-timeout, however soon after a restart it
+    // comes: 100 restarts in sftp-restart-soak.test.ts show no upload left unanswered after one.
+    writeConfig(work, sshd, { remote, shutdownSyncTimeout: '10s' });
     const walship = startWalship(['replicate', '-config', work.config]);
     const writer = startWriter('node', { db: work.db, from: 1, to: 300, payload: 'mixed', autocheckpoint: 200, delayMs: 20 });
     // Kill only once shipping is under way, however slow the machine is.
@@ -106,9 +105,9 @@ describe('replication through sshd', () => {
       await sshd.restart();
     }
     await writer.done();
-    const code = await walship.stop('SIGTERM', 150_000);
-    const stalls = walship.logs().split('\n').filter((l) => l.includes('"event":"sftp_stalled"'));
-    if (stalls.length > 0) console.warn(`sftp stall seen and recovered from:\n${stalls.join('\n')}\nsshd logs:\n${sshd.logs.split('\n').slice(-80).join('\n')}`);
+    // shutdown-sync-timeout, then the connection's close (2 s grace) and the process exit.
+    const code = await walship.stop('SIGTERM', 15_000);
+    expect(walship.logs().split('\n').filter((l) => l.includes('"event":"sftp_stalled"'))).toEqual([]);
     expect(code, `walship logs:\n${walship.logs().split('\n').slice(-60).join('\n')}\nsshd logs:\n${sshd.logs.split('\n').slice(-60).join('\n')}`).toBe(0);
     expect(checks).toBeGreaterThan(0);
     await assertOnlyWholeFiles(remote);

@@ -12,6 +12,8 @@ export interface WriterOptions {
   pauseAfter?: number[];
   pauseMs?: number;
   delayMs?: number;
+  /** Once this file exists, the writer stops before its next transaction and exits 0. */
+  stopFile?: string;
 }
 
 export type WriterKind = 'node' | 'python';
