@@ -1,7 +1,7 @@
 // walship replicate: runs until SIGTERM or SIGINT (or until the -exec child exits), then ships
 // everything committed and exits.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { assertDatabaseFiles } from '../config/db-file.js';
+import { assertDatabaseFiles, assertEntryDirs } from '../config/db-file.js';
 import { buildConfigFromUrls } from '../config/load.js';
 import type { WalshipConfig } from '../config/types.js';
 import { createLogger } from '../log.js';
@@ -42,6 +42,7 @@ export async function replicateCommand(argv: readonly string[]): Promise<number>
   }
   const { config, warnings } = configFromArgs(args);
   assertDatabaseFiles(config.dbs);
+  assertEntryDirs(config.dirs);
   const once = args.booleans.has('once');
   const exec = args.strings.get('exec') ?? config.exec;
   // Litestream's rules for these flags.
