@@ -4,7 +4,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { classifyDbFile, dbConfigFor, descendsInto, matchesEntry, relativeToEntry, type DbFileKind } from '../config/dir-entry.js';
-import type { DbConfig, DirConfig } from '../config/types.js';
+import type { DbConfig, DirConfig, WalshipConfig } from '../config/types.js';
 
 /** Deeper than this, a scan stops (a loop of bind mounts, say). */
 const MAX_DEPTH = 64;
@@ -73,6 +73,19 @@ export async function entryDatabasesNow(entry: DirConfig): Promise<EntryDatabase
     const kind = await probeDbFile(file);
     if (kind === 'wal') out.dbs.push(dbConfigFor(entry, relativeToEntry(entry, file)!));
     else out.skipped.push({ path: file, kind });
+  }
+  return out;
+}
+
+/** Every database of the config as of now: the `path:` entries, then what each `dir:` entry finds. */
+export async function databasesNow(config: Pick<WalshipConfig, 'dbs' | 'dirs'>): Promise<DbConfig[]> {
+  const out = [...config.dbs];
+  const seen = new Set(out.map((d) => d.path));
+  for (const entry of config.dirs) {
+    for (const db of (await entryDatabasesNow(entry)).dbs) {
+      if (!seen.has(db.path)) out.push(db);
+      seen.add(db.path);
+    }
   }
   return out;
 }
