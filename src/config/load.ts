@@ -10,7 +10,7 @@ import { expandEnv } from './expand-env.js';
 import { ConfigError } from './config-error.js';
 import { fsPathProblem } from './fs-path.js';
 import { findDirOverlap, findOverlap } from './overlap.js';
-import { compileGlob } from './glob.js';
+import { readDirEntry } from './dir-config.js';
 import { STAGING_NAME_EXTRA_BYTES } from './staging-path.js';
 import { describe, excerpt, quote } from './text.js';
 import { parseYaml } from './yaml-doc.js';
@@ -312,7 +312,7 @@ class Validator {
     this.checkKeys(o, key, ['path', 'replicas', 'replica', 'monitor-interval', 'checkpoint-interval', 'busy-timeout', 'min-checkpoint-page-count', 'truncate-page-n', 'snapshot', 'dir', 'pattern', 'recursive', 'watch', ...IGNORED_DB]);
     if (o.dir !== undefined && o.dir !== null) {
       if (o.path !== undefined && o.path !== null) this.fail(`${key}.dir`, 'give either path: or dir:, not both');
-      return { dir: this.dirEntry(o, key, defaults) };
+      return { dir: readDirEntry(o, key, this, this.dbSettings(o, key, defaults), this.env) };
     }
     for (const k of ['pattern', 'recursive', 'watch']) if (o[k] !== undefined) this.fail(`${key}.${k}`, 'only applies with dir:');
     const p = this.fsPath(o, 'path', key);
@@ -321,24 +321,6 @@ class Validator {
     const tooLong = fsPathProblem(dbPath, STAGING_NAME_EXTRA_BYTES);
     if (tooLong) this.fail(`${key}.path`, `the path ${tooLong} (walship keeps .NAME-walship beside it)`);
     return { db: { path: dbPath, ...this.dbSettings(o, key, defaults) } };
-  }
-
-  dirEntry(o: Obj, key: string, defaults: ReplicaDefaults): DirConfig {
-    const d = this.fsPath(o, 'dir', key);
-    if (!d) this.fail(`${key}.dir`, 'must not be empty');
-    const pattern = this.text(o, 'pattern', key);
-    if (!pattern) this.fail(`${key}.pattern`, 'required with dir: (such as "*.db")');
-    if (pattern.includes('/')) this.fail(`${key}.pattern`, `${quote(pattern)} is matched against file names; it cannot hold "/" (use recursive: true for subdirectories)`);
-    const glob = compileGlob(pattern);
-    if (!glob.ok) this.fail(`${key}.pattern`, `${quote(pattern)} ${glob.problem}`);
-    return {
-      dir: path.resolve(expandHome(d, this.env)),
-      pattern,
-      recursive: this.bool(o, 'recursive', key) ?? false,
-      watch: this.bool(o, 'watch', key) ?? false,
-      template: this.dbSettings(o, key, defaults),
-      keyPath: key,
-    };
   }
 
   /** What a `path:` entry and a `dir:` entry have alike: the replicas and the capture settings. */

@@ -100,7 +100,7 @@ export class DirReplicators {
     const kind = await probeDbFile(file);
     // Found by two entries (overlapping directories): the first one replicates it.
     const current = this.active.get(file);
-    if (current && current.entry !== entry) return;
+    if (current && current.entry !== entry) return this.warnOnce(file, `is also under ${entry.keyPath}; ${current.entry.keyPath} replicates it`, 'dir_db_duplicate');
     if (kind === 'wal') {
       if (current || this.stopping) return;
       await this.add(entry, file);

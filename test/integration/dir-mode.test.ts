@@ -234,6 +234,10 @@ describe('directory mode', () => {
     expect(listed.code, listed.stderr).toBe(0);
     expect(listed.stdout).toContain(`${one}  file`);
     expect(listed.stdout).toContain(`file://${path.join(s.replica, 'sub', 'one.db')}`);
+    const status = await runWalship(['status', '-config', s.config, '-json']);
+    expect(status.code, status.stderr).toBe(0);
+    const report = JSON.parse(status.stdout) as { dbs: Array<{ db: string; txid: number; replicas: Array<{ txid: number }> }> };
+    expect(report.dbs.map((d) => [d.db, d.replicas[0]!.txid > 0])).toEqual([[one, true]]);
   });
 
   it("walship restores, with restore -config, the databases Litestream replicated in directory mode", async () => {
