@@ -10,6 +10,10 @@ import type { DbReplicator } from './db-replicator.js';
 import { DirMonitor } from './dir-monitor.js';
 import { probeDbFile, scanEntry } from './dir-scan.js';
 import { ConfigError } from '../config/config-error.js';
+import { eachLimited } from '../util/limit.js';
+
+/** Databases found at start whose replicators start at once (each takes a lock, reads staging, lists its replicas). */
+const STARTS_AT_ONCE = 8;
 
 export interface DirReplicatorsHooks {
   /** Builds (does not start) the replicator of a database found. */
@@ -65,8 +69,7 @@ export class DirReplicators {
         await monitor.start();
         this.monitors.push(monitor);
       }
-      const files = await scanEntry(entry);
-      for (const file of files) await this.check(entry, file);
+      await eachLimited(await scanEntry(entry), STARTS_AT_ONCE, (file) => this.check(entry, file));
       const mine = [...this.active.values()].filter((a) => a.entry === entry).length;
       if (!entry.watch && mine === 0) {
         throw new ConfigError(`${entry.keyPath}.dir: no WAL-mode SQLite database in ${entry.dir} matches ${JSON.stringify(entry.pattern)}${entry.recursive ? ' (recursive)' : ''}; add watch: true to pick databases up as they are created`);

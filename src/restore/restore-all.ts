@@ -9,6 +9,7 @@ import type { DbConfig, WalshipConfig } from '../config/types.js';
 import { openReplicaTree } from '../replica/tree-backends.js';
 import { findReplicaDatabases } from '../replica/tree.js';
 import type { RestoreOutcome } from './restore.js';
+import { eachLimited } from '../util/limit.js';
 
 /** The databases a config stands for on its replicas, `path:` entries first, in config order. */
 export async function restoreTargets(config: WalshipConfig): Promise<DbConfig[]> {
@@ -36,19 +37,6 @@ export async function restoreTargets(config: WalshipConfig): Promise<DbConfig[]>
   return out;
 }
 
-/** Runs `fn` on every item, at most `limit` at once, in order of the list; results in that order. */
-export async function eachLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
-}
 
 export interface RestoreAllRequest {
   dbs: readonly DbConfig[];
