@@ -10,6 +10,7 @@ import type { DbReplicator } from './db-replicator.js';
 import { DirMonitor } from './dir-monitor.js';
 import { probeDbFile, scanEntry } from './dir-scan.js';
 import { ConfigError } from '../config/config-error.js';
+import { replicaIdentity } from '../config/overlap.js';
 import { eachLimited } from '../util/limit.js';
 
 /** Databases found at start whose replicators start at once (each takes a lock, reads staging, lists its replicas). */
@@ -27,6 +28,7 @@ export interface DirReplicatorsHooks {
 interface Active {
   replicator: DbReplicator;
   entry: DirConfig;
+  db: DbConfig;
 }
 
 export class DirReplicators {
@@ -36,15 +38,22 @@ export class DirReplicators {
   /** One chain of checks per file, so a start and a stop of one database never overlap. */
   private readonly chains = new Map<string, Promise<void>>();
   private readonly monitors: DirMonitor[] = [];
+  /** Replica locations in use (replicaIdentity), by the database that has them. */
+  private readonly owners = new Map<string, string>();
   private stopping = false;
+
+  private readonly staticPaths: ReadonlySet<string>;
 
   constructor(
     private readonly entries: readonly DirConfig[],
-    /** Databases configured with `path:`: a directory entry leaves them to their own entry. */
-    private readonly staticPaths: ReadonlySet<string>,
+    /** Databases configured with `path:`: a directory entry leaves them (and their replicas) to their own entry. */
+    staticDbs: readonly DbConfig[],
     private readonly hooks: DirReplicatorsHooks,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.staticPaths = new Set(staticDbs.map((d) => d.path));
+    for (const d of staticDbs) for (const r of d.replicas) this.owners.set(replicaIdentity(r), d.path);
+  }
 
   /** Paths of the databases being replicated now. */
   get paths(): string[] {
@@ -123,6 +132,10 @@ export class DirReplicators {
     if (this.staticPaths.has(file)) return this.warnOnce(file, `is also configured with path:; ${entry.keyPath} leaves it to that entry`, 'dir_db_duplicate');
     const rel = relativeToEntry(entry, file)!;
     const db = dbConfigFor(entry, rel);
+    // The config's overlap checks make each derived location unique; this keeps it so whatever
+    // was found, rather than trusting it.
+    const clash = db.replicas.map((r) => this.owners.get(replicaIdentity(r))).find((o) => o !== undefined);
+    if (clash) return this.warnOnce(file, `would share a replica location with ${clash}; not replicated`, 'dir_db_overlap');
     const replicator = this.hooks.make(db);
     try {
       await replicator.start();
@@ -137,13 +150,15 @@ export class DirReplicators {
       return;
     }
     this.warned.delete(file);
-    this.active.set(file, { replicator, entry });
+    this.active.set(file, { replicator, entry, db });
+    for (const r of db.replicas) this.owners.set(replicaIdentity(r), file);
     this.hooks.added(replicator, db);
     this.log.info({ db: file, dir: entry.dir, event: 'dir_db_added', replicas: db.replicas.map((r) => r.path) }, 'database found; replicating it');
   }
 
   private async letGo(file: string, a: Active, why: string): Promise<void> {
     this.active.delete(file);
+    for (const r of a.db.replicas) this.owners.delete(replicaIdentity(r));
     this.hooks.removed(a.replicator);
     const shipped = await a.replicator.shutdown();
     this.log.info({ db: file, dir: a.entry.dir, event: 'dir_db_removed', reason: why, shipped }, 'database gone; stopped replicating it');

@@ -47,7 +47,7 @@ export class ReplicationService {
     this.replicators = config.dbs.map((db) => this.makeReplicator(db));
     this.dirs =
       config.dirs.length > 0
-        ? new DirReplicators(config.dirs, new Set(config.dbs.map((d) => d.path)), {
+        ? new DirReplicators(config.dirs, config.dbs, {
             make: (db) => this.makeReplicator(db),
             added: (r, db) => {
               this.replicators.push(r);

@@ -16,6 +16,7 @@ import { ReplicatorLock } from '../../src/replication/replicator-lock.js';
 import { stagingDirOf } from '../../src/config/staging-path.js';
 import { runLitestream, startLitestream } from '../helpers/litestream.js';
 import { checkRestored, dump } from '../helpers/oracle.js';
+import { freePort } from '../helpers/ports.js';
 import { runWalship, runWriter, startWalship, startWriter, type WalshipProcess } from '../helpers/processes.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -30,7 +31,7 @@ interface Setup {
   config: string;
 }
 
-function setup(opts: { recursive: boolean; watch: boolean; syncInterval?: string }): Setup {
+function setup(opts: { recursive: boolean; watch: boolean; syncInterval?: string; top?: string }): Setup {
   const root = mkdtempSync(path.join(os.tmpdir(), 'walship-dir-'));
   cleanups.push(() => rmSync(root, { recursive: true, force: true }));
   const data = path.join(root, 'data');
@@ -39,7 +40,7 @@ function setup(opts: { recursive: boolean; watch: boolean; syncInterval?: string
   const config = path.join(root, 'walship.yml');
   writeFileSync(
     config,
-    `dbs:
+    `${opts.top ?? ''}dbs:
   - dir: ${data}
     pattern: "*.db"
     recursive: ${opts.recursive}
@@ -188,8 +189,9 @@ describe('directory mode', () => {
     expect(dump(out)).toBe(freshDump);
   });
 
-  it('without recursive: only the directory itself counts, before and after start', async () => {
-    const s = setup({ recursive: false, watch: true });
+  it('without recursive: only the directory itself counts, before and after start; status lists what runs', async () => {
+    const port = await freePort();
+    const s = setup({ recursive: false, watch: true, top: `addr: 127.0.0.1:${port}\n` });
     const top = path.join(s.data, 'top.db');
     const nested = path.join(s.data, 'sub', 'nested.db');
     await runWriter('node', { db: top, from: 1, to: 5, payload: 'small' });
@@ -202,6 +204,11 @@ describe('directory mode', () => {
     await runWriter('node', { db: laterNested, from: 1, to: 5, payload: 'small' });
     await runWriter('node', { db: later, from: 1, to: 7, payload: 'small' });
     await until(() => levelFiles(path.join(s.replica, 'later.db')).length > 0, 10_000);
+    // The running replicator's /status, through walship status: both databases, the late one included.
+    const status = await runWalship(['status', '-config', s.config, '-json']);
+    expect(status.code, status.stderr).toBe(0);
+    const report = JSON.parse(status.stdout) as { source: string; dbs: Array<{ db: string }> };
+    expect([report.source, report.dbs.map((d) => d.db).sort()]).toEqual(['replicator', [later, top]]);
     expect(await w.stop()).toBe(0);
     const added = events(w)
       .filter((e) => e.event === 'dir_db_added')
