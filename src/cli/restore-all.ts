@@ -31,7 +31,7 @@ export async function restoreAllCommand(args: ParsedArgs): Promise<number> {
   const loaded = loadConfigFromArgs(args, true)!;
   const log = createLogger(loaded.config.logLevel, loaded.config.logFormat, json);
   for (const w of loaded.warnings) log.warn({ event: 'config_warning' }, w);
-  const dbs = await restoreTargets(loaded.config);
+  const dbs = await restoreTargets(loaded.config, log);
   const started = Date.now();
   const results = await restoreAll({
     dbs,

@@ -3,6 +3,7 @@
 // used as it is); s3 replicas list common prefixes with a "/" delimiter.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import type { Logger } from 'pino';
 import type { ReplicaConfig } from '../config/types.js';
 import { createS3Client } from './s3-connect.js';
 import { loadS3Sdk } from './s3-sdk.js';
@@ -10,14 +11,15 @@ import { SFTP_STATUS, sftpStatus } from './sftp-io.js';
 import { SftpSession } from './sftp-session.js';
 import type { ReplicaTree } from './tree.js';
 
-export function openReplicaTree(r: ReplicaConfig): ReplicaTree {
+/** `logger` gets the connection warnings (no host key check, an unverified TLS endpoint). */
+export function openReplicaTree(r: ReplicaConfig, logger?: Logger): ReplicaTree {
   switch (r.type) {
     case 'file':
       return fileTree(r.path);
     case 'sftp':
-      return sftpTree(r);
+      return sftpTree(r, logger);
     case 's3':
-      return s3Tree(r);
+      return s3Tree(r, logger);
   }
 }
 
@@ -40,12 +42,12 @@ function fileTree(root: string): ReplicaTree {
   };
 }
 
-function sftpTree(r: ReplicaConfig): ReplicaTree {
+function sftpTree(r: ReplicaConfig, logger: Logger | undefined): ReplicaTree {
   const s = r.sftp!;
   const root = normalizeRoot(r.path);
   const host = s.host.includes(':') ? `[${s.host}]` : s.host;
   const location = `sftp://${encodeURIComponent(s.user)}@${host}:${s.port}${root.startsWith('/') ? '' : '/'}${root}`;
-  const session = new SftpSession(s, location, { afterConnect: async () => {}, wantsCleanupAtClose: () => false, cleanupAtClose: async () => {} });
+  const session = new SftpSession(s, location, { afterConnect: async () => {}, wantsCleanupAtClose: () => false, cleanupAtClose: async () => {} }, { logger: logger?.child({ replica: location }) });
   return {
     scheme: 'dir',
     location,
@@ -64,7 +66,7 @@ function sftpTree(r: ReplicaConfig): ReplicaTree {
   };
 }
 
-function s3Tree(r: ReplicaConfig): ReplicaTree {
+function s3Tree(r: ReplicaConfig, logger: Logger | undefined): ReplicaTree {
   const s = r.s3!;
   const root = r.path.replace(/^\/+/, '').replace(/\/+$/, '');
   let client: ReturnType<typeof createS3Client> | null = null;
@@ -84,20 +86,20 @@ function s3Tree(r: ReplicaConfig): ReplicaTree {
   };
 
   async function listPrefixes(rel: string): Promise<string[]> {
-      client ??= createS3Client(s);
-      const s3 = await client;
-      const { ListObjectsV2Command } = await loadS3Sdk();
-      const base = [root, rel].filter((p) => p !== '').join('/');
-      const prefix = base === '' ? '' : `${base}/`;
-      const names: string[] = [];
-      let token: string | undefined;
-      for (let page = 0; page < 10_000; page++) {
-        const out = await s3.send(new ListObjectsV2Command({ Bucket: s.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }));
-        for (const p of out.CommonPrefixes ?? []) if (p.Prefix) names.push(p.Prefix.slice(prefix.length).replace(/\/$/, ''));
-        if (!out.IsTruncated || !out.NextContinuationToken) break;
-        token = out.NextContinuationToken;
-      }
-      return names.filter((n) => n !== '');
+    client ??= createS3Client(s, { onUnverifiedConnect: (host) => logger?.warn({ event: 's3_tls_unverified', host }, `skip-verify is set: connecting to ${host} for s3://${s.bucket}/${root} without checking its TLS certificate`) });
+    const s3 = await client;
+    const { ListObjectsV2Command } = await loadS3Sdk();
+    const base = [root, rel].filter((p) => p !== '').join('/');
+    const prefix = base === '' ? '' : `${base}/`;
+    const names: string[] = [];
+    let token: string | undefined;
+    for (let page = 0; page < 10_000; page++) {
+      const out = await s3.send(new ListObjectsV2Command({ Bucket: s.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }));
+      for (const p of out.CommonPrefixes ?? []) if (p.Prefix) names.push(p.Prefix.slice(prefix.length).replace(/\/$/, ''));
+      if (!out.IsTruncated || !out.NextContinuationToken) break;
+      token = out.NextContinuationToken;
+    }
+    return names.filter((n) => n !== '');
   }
 }
 

@@ -4,6 +4,7 @@
 // the entry's `dir` at its relative path. Each database is then an ordinary restore (restore.ts).
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import type { Logger } from 'pino';
 import { dbConfigFor } from '../config/dir-entry.js';
 import type { DbConfig, WalshipConfig } from '../config/types.js';
 import { openReplicaTree } from '../replica/tree-backends.js';
@@ -12,13 +13,13 @@ import type { RestoreOutcome } from './restore.js';
 import { eachLimited } from '../util/limit.js';
 
 /** The databases a config stands for on its replicas, `path:` entries first, in config order. */
-export async function restoreTargets(config: WalshipConfig): Promise<DbConfig[]> {
+export async function restoreTargets(config: WalshipConfig, logger?: Logger): Promise<DbConfig[]> {
   const out: DbConfig[] = [...config.dbs];
   const seen = new Set(out.map((d) => d.path));
   for (const entry of config.dirs) {
     const rels = new Set<string>();
     for (const r of entry.template.replicas) {
-      const tree = openReplicaTree(r);
+      const tree = openReplicaTree(r, logger);
       try {
         for (const rel of await findReplicaDatabases(tree, entry)) rels.add(rel);
       } catch (err) {
