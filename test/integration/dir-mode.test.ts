@@ -196,26 +196,31 @@ describe('directory mode', () => {
     const nested = path.join(s.data, 'sub', 'nested.db');
     await runWriter('node', { db: top, from: 1, to: 5, payload: 'small' });
     await runWriter('node', { db: nested, from: 1, to: 5, payload: 'small' });
+    const switched = path.join(s.data, 'switched.db');
+    rollbackDb(switched);
     const w = startWalship(['replicate', '-config', s.config]);
     cleanups.push(async () => void (await w.stop('SIGKILL').catch(() => undefined)));
     await w.waitForEvent('started');
+    expect(events(w).filter((e) => e.event === 'dir_file_skipped').map((e) => e.db)).toEqual([switched]);
+    // The application moves it to WAL mode later: picked up at that change.
+    execFileSync('python3', ['-c', `import sqlite3\nc = sqlite3.connect(${JSON.stringify(switched)})\nc.execute("pragma journal_mode=wal")\nc.execute("insert into t values (2)")\nc.commit()\nc.close()`]);
     const later = path.join(s.data, 'later.db');
     const laterNested = path.join(s.data, 'sub', 'later-nested.db');
     await runWriter('node', { db: laterNested, from: 1, to: 5, payload: 'small' });
     await runWriter('node', { db: later, from: 1, to: 7, payload: 'small' });
-    await until(() => levelFiles(path.join(s.replica, 'later.db')).length > 0, 10_000);
+    await until(() => levelFiles(path.join(s.replica, 'later.db')).length > 0 && levelFiles(path.join(s.replica, 'switched.db')).length > 0, 10_000);
     // The running replicator's /status, through walship status: both databases, the late one included.
     const status = await runWalship(['status', '-config', s.config, '-json']);
     expect(status.code, status.stderr).toBe(0);
     const report = JSON.parse(status.stdout) as { source: string; dbs: Array<{ db: string }> };
-    expect([report.source, report.dbs.map((d) => d.db).sort()]).toEqual(['replicator', [later, top]]);
+    expect([report.source, report.dbs.map((d) => d.db).sort()]).toEqual(['replicator', [later, switched, top]]);
     expect(await w.stop()).toBe(0);
     const added = events(w)
       .filter((e) => e.event === 'dir_db_added')
       .map((e) => e.db)
       .sort();
-    expect(added).toEqual([later, top]);
-    expect(readdirSync(s.replica).sort()).toEqual(['later.db', 'top.db']);
+    expect(added).toEqual([later, switched, top]);
+    expect(readdirSync(s.replica).sort()).toEqual(['later.db', 'switched.db', 'top.db']);
     for (const f of [nested, laterNested]) expect(existsSync(stagingDirOf(f))).toBe(false);
     renameSync(s.data, `${s.data}.old`);
     mkdirSync(s.data);
@@ -223,7 +228,8 @@ describe('directory mode', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(checkRestored(later, 'small').k).toBe(7);
     expect(checkRestored(top, 'small').k).toBe(5);
-    expect(names(s.data)).toEqual(['later.db', 'top.db']);
+    expect(execFileSync('sqlite3', [switched, 'select group_concat(x) from t'], { encoding: 'utf8' }).trim()).toBe('1,2');
+    expect(names(s.data)).toEqual(['later.db', 'switched.db', 'top.db']);
   });
 
   it('without watch: the databases found at start, and none is a one-line config error', async () => {
