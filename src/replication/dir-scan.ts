@@ -15,7 +15,17 @@ const MAX_DEPTH = 64;
  * directory is an empty list. `under` starts the scan at a subdirectory of the entry's directory.
  */
 export async function scanEntry(entry: DirConfig, under: string = entry.dir): Promise<string[]> {
-  const found: string[] = [];
+  return (await walkEntry(entry, under)).files;
+}
+
+/** The subdirectories under `under` that the entry takes (recursive entries only), sorted. */
+export async function scanEntryDirs(entry: DirConfig, under: string = entry.dir): Promise<string[]> {
+  return (await walkEntry(entry, under)).dirs;
+}
+
+async function walkEntry(entry: DirConfig, under: string): Promise<{ files: string[]; dirs: string[] }> {
+  const files: string[] = [];
+  const dirs: string[] = [];
   const walk = async (dir: string, depth: number): Promise<void> => {
     let items;
     try {
@@ -30,14 +40,17 @@ export async function scanEntry(entry: DirConfig, under: string = entry.dir): Pr
       const rel = relativeToEntry(entry, full);
       if (rel === null) continue;
       if (it.isDirectory()) {
-        if (depth < MAX_DEPTH && descendsInto(entry, rel)) await walk(full, depth + 1);
+        if (depth < MAX_DEPTH && descendsInto(entry, rel)) {
+          dirs.push(full);
+          await walk(full, depth + 1);
+        }
       } else if ((it.isFile() || it.isSymbolicLink()) && matchesEntry(entry, rel)) {
-        found.push(full);
+        files.push(full);
       }
     }
   };
   await walk(under, 0);
-  return found.sort();
+  return { files: files.sort(), dirs: dirs.sort() };
 }
 
 export type ProbeResult = DbFileKind | 'missing' | 'not-a-file';
