@@ -36,6 +36,8 @@ export function descendsInto(entry: Pick<DirConfig, 'recursive'>, relDir: string
 export function matchesEntry(entry: Pick<DirConfig, 'pattern' | 'recursive'>, rel: string): boolean {
   if (rel === '' || path.posix.isAbsolute(rel)) return false;
   const names = rel.split('/');
+  // A name from a replica listing may be anything: "." and ".." never name a database.
+  if (names.some((n) => n === '' || n === '.' || n === '..')) return false;
   const base = names.pop()!;
   if (names.length > 0 && !descendsInto(entry, names.join('/'))) return false;
   if (isCompanionName(base)) return false;

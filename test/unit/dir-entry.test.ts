@@ -85,6 +85,11 @@ describe('which relative paths an entry takes', () => {
     expect(matchesEntry(e, 'sub/.hidden.db')).toBe(true);
   });
 
+  it('"." and ".." never name a database (a replica listing may hold them as key segments)', () => {
+    const e = entry({ pattern: '*', recursive: true });
+    for (const rel of ['..', '.', '../x.db', 'a/../x.db', 'a//x.db']) expect(matchesEntry(e, rel)).toBe(false);
+  });
+
   it('relative paths: under the directory only', () => {
     const e = entry();
     expect(relativeToEntry(e, '/data/sub/a.db')).toBe('sub/a.db');
