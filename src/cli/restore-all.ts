@@ -1,10 +1,12 @@
 // walship restore -config FILE (no DB_PATH): every database of the config, directory entries'
-// included (restore/restore-all.ts finds and restores them); this file reads the flags and prints.
+// included (replication/restore-targets.ts finds them, restore/restore-all.ts restores them); this
+// file reads the flags and prints.
 import type { IntegrityCheck } from '../restore/apply.js';
 import { createLogger } from '../log.js';
 import { createReplicaClient } from '../replica/factory.js';
 import { planReport, planReportText } from '../restore/plan-report.js';
-import { restoreAll, restoreTargets } from '../restore/restore-all.js';
+import { restoreAll } from '../restore/restore-all.js';
+import { restoreTargets } from '../replication/restore-targets.js';
 import { restore } from '../restore/restore.js';
 import type { ParsedArgs } from './args.js';
 import { loadConfigFromArgs, selectReplicas } from './config-source.js';

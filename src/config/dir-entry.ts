@@ -6,7 +6,6 @@
 // `recursive` only the directory's own files count; a database at RELPATH under the directory is
 // replicated to `<replica path>/RELPATH` (file, sftp and s3 alike).
 import path from 'node:path';
-import { parseDbHeader } from '../sqlite/db-header.js';
 import { compileGlob } from './glob.js';
 import type { DbConfig, DirConfig, ReplicaConfig } from './types.js';
 
@@ -77,24 +76,4 @@ export function dbConfigFor(entry: DirConfig, rel: string): DbConfig {
     replicas: entry.template.replicas.map((r) => replicaForRelPath(r, rel)),
     keyPath: `${entry.keyPath} (${rel})`,
   };
-}
-
-export type DbFileKind = 'empty' | 'not-sqlite' | 'not-wal' | 'wal';
-
-/**
- * What a file matching the pattern is, from its size and first 100 bytes. An empty file is a
- * database the application has only just created: not yet anything, so not yet a warning.
- */
-export function classifyDbFile(head: Buffer, size: number): DbFileKind {
-  if (size === 0) return 'empty';
-  const h = parseDbHeader(head);
-  if (!h) return 'not-sqlite';
-  return h.walMode ? 'wal' : 'not-wal';
-}
-
-/** The one warning a skipped file gets. */
-export function skipReason(kind: Exclude<DbFileKind, 'wal' | 'empty'>): string {
-  return kind === 'not-sqlite'
-    ? 'matches the pattern but is not a SQLite database; skipped, left untouched'
-    : 'is a SQLite database not in WAL mode; skipped, left untouched (walship replicates WAL-mode databases: PRAGMA journal_mode=WAL)';
 }

@@ -4,7 +4,8 @@
 // when it goes. A file the pattern names that is not such a database gets one warning and is left
 // alone: nothing is opened for writing, no staging directory is made beside it.
 import type { Logger } from 'pino';
-import { dbConfigFor, relativeToEntry, skipReason } from '../config/dir-entry.js';
+import { dbConfigFor, relativeToEntry } from '../config/dir-entry.js';
+import type { DbFileKind } from '../sqlite/db-header.js';
 import type { DbConfig, DirConfig } from '../config/types.js';
 import type { DbReplicator } from './db-replicator.js';
 import { DirMonitor } from './dir-monitor.js';
@@ -169,4 +170,11 @@ export class DirReplicators {
     this.warned.set(file, message);
     this.log.warn({ db: file, event }, `${file} ${message}`);
   }
+}
+
+/** The one warning a skipped file gets. */
+function skipReason(kind: Exclude<DbFileKind, 'wal' | 'empty'>): string {
+  return kind === 'not-sqlite'
+    ? 'matches the pattern but is not a SQLite database; skipped, left untouched'
+    : 'is a SQLite database not in WAL mode; skipped, left untouched (walship replicates WAL-mode databases: PRAGMA journal_mode=WAL)';
 }

@@ -3,7 +3,8 @@
 // config/dir-entry.ts.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { classifyDbFile, dbConfigFor, descendsInto, matchesEntry, relativeToEntry, type DbFileKind } from '../config/dir-entry.js';
+import { dbConfigFor, descendsInto, matchesEntry, relativeToEntry } from '../config/dir-entry.js';
+import { classifyDbFile, type DbFileKind } from '../sqlite/db-header.js';
 import type { DbConfig, DirConfig, WalshipConfig } from '../config/types.js';
 
 /** Deeper than this, a scan stops (a loop of bind mounts, say). */

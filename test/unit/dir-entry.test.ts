@@ -3,7 +3,8 @@
 // matching file is from its header, the config keys and their refusals, and the replica walk that
 // finds an entry's databases for a restore.
 import { describe, expect, it } from 'vitest';
-import { classifyDbFile, dbConfigFor, descendsInto, matchesEntry, relativeToEntry } from '../../src/config/dir-entry.js';
+import { dbConfigFor, descendsInto, matchesEntry, relativeToEntry } from '../../src/config/dir-entry.js';
+import { classifyDbFile } from '../../src/sqlite/db-header.js';
 import { compileGlob } from '../../src/config/glob.js';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import type { DirConfig } from '../../src/config/types.js';
