@@ -94,6 +94,10 @@ describe('directory mode', () => {
     const s = setup({ recursive: true, watch: true });
     const early = path.join(s.data, 'early.db');
     await runWriter('node', { db: early, from: 1, to: 20, payload: 'small' });
+    const goneDir = path.join(s.data, 'gone');
+    const goneDb = path.join(goneDir, 'tenant.db');
+    mkdirSync(goneDir);
+    await runWriter('python', { db: goneDb, from: 1, to: 8, payload: 'small' });
     const junk = path.join(s.data, 'junk.db');
     writeFileSync(junk, 'not a database, only text that matches the pattern\n');
     const rollback = path.join(s.data, 'sub', 'rollback.db');
@@ -104,7 +108,7 @@ describe('directory mode', () => {
     const w = startWalship(['replicate', '-config', s.config]);
     cleanups.push(async () => void (await w.stop('SIGKILL').catch(() => undefined)));
     await w.waitForEvent('started');
-    expect(events(w).find((e) => e.event === 'dir_scanned')?.dbs).toBe(1);
+    expect(events(w).find((e) => e.event === 'dir_scanned')?.dbs).toBe(2);
 
     // A new tenant database, in a subdirectory made while walship runs, by a separate process.
     mkdirSync(path.join(s.data, 'sub', 'eu'));
@@ -132,10 +136,15 @@ describe('directory mode', () => {
     expect(removed, `early.db was not let go; logs:\n${w.logs()}`).toMatchObject({ reason: 'deleted', shipped: true });
     const lock = await ReplicatorLock.acquire(stagingDirOf(early), early);
     lock.release();
-    // No error loop: a quiet while later, nothing more was said about it.
+    // A whole subdirectory removed: its database is let go too.
+    const goneDump = dump(goneDb);
+    rmSync(goneDir, { recursive: true, force: true });
+    await until(() => events(w).some((e) => e.event === 'dir_db_removed' && e.db === goneDb), 10_000);
+    expect(events(w).find((e) => e.event === 'dir_db_removed' && e.db === goneDb), `gone/tenant.db was not let go; logs:\n${w.logs()}`).toBeDefined();
+    // No error loop: a quiet while later, nothing more was said about either.
     const linesAfter = w.logs().split('\n').length;
     await new Promise((r) => setTimeout(r, 2_500));
-    const later = w.logs().split('\n').slice(linesAfter - 1).filter((l) => l.includes(early));
+    const later = w.logs().split('\n').slice(linesAfter - 1).filter((l) => l.includes(early) || l.includes(goneDb));
     expect(later).toEqual([]);
 
     expect(await w.stop()).toBe(0);
@@ -151,7 +160,7 @@ describe('directory mode', () => {
     expect(sha(rollback)).toBe(rollbackSha);
     expect(readFileSync(junk, 'utf8')).toBe('not a database, only text that matches the pattern\nmore text\n');
     expect(existsSync(path.join(s.replica, 'notes.txt'))).toBe(false);
-    expect(readdirSync(s.replica).sort()).toEqual(['early.db', 'sub']);
+    expect(readdirSync(s.replica).sort()).toEqual(['early.db', 'gone', 'sub']);
     expect(readdirSync(path.join(s.replica, 'sub')).sort()).toEqual(['eu']);
 
     // The init container's job: an empty directory, every database back from the replica's listing.
@@ -171,13 +180,16 @@ describe('directory mode', () => {
     expect(dump(early)).toBe(earlyDump);
     expect(checkRestored(fresh, 'small').k).toBe(40);
     expect(dump(fresh)).toBe(freshDump);
-    expect(names(s.data)).toEqual(['early.db', 'sub']);
+    expect(checkRestored(goneDb, 'small').k).toBe(8);
+    expect(dump(goneDb)).toBe(goneDump);
+    expect(names(s.data)).toEqual(['early.db', 'gone', 'sub']);
 
     // Run again: everything exists, nothing is written.
     const again = await runWalship(['restore', '-config', s.config, '-if-db-not-exists', '-json']);
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toEqual([
       { db_path: early, skipped: 'database-exists' },
+      { db_path: goneDb, skipped: 'database-exists' },
       { db_path: fresh, skipped: 'database-exists' },
     ]);
 
