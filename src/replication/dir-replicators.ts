@@ -9,6 +9,7 @@ import type { DbFileKind } from '../sqlite/db-header.js';
 import type { DbConfig, DirConfig } from '../config/types.js';
 import type { DbReplicator } from './db-replicator.js';
 import { DirMonitor } from './dir-monitor.js';
+import { LockHeldError } from './replicator-lock.js';
 import { probeDbFile, scanEntry } from './dir-scan.js';
 import { ConfigError } from '../config/config-error.js';
 import { replicaIdentity } from '../config/overlap.js';
@@ -141,8 +142,10 @@ export class DirReplicators {
     try {
       await replicator.start();
     } catch (err) {
-      // Whatever the start took (its lock, say) is given back before the next attempt.
-      await replicator.shutdown().catch(() => undefined);
+      // Another replicator holds the database: nothing was taken, nothing was opened. Past the
+      // lock, whatever the start took is given back before the next attempt.
+      if (err instanceof LockHeldError) await Promise.all(replicator.shippers.map((sh) => sh.client.close().catch(() => undefined)));
+      else await replicator.shutdown().catch(() => undefined);
       this.warnOnce(file, `cannot replicate it: ${(err as Error).message}`, 'dir_db_failed');
       return;
     }

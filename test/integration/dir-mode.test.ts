@@ -244,6 +244,31 @@ describe('directory mode', () => {
     expect(names(s.data)).toEqual(['later.db', 'switched.db', 'top.db']);
   });
 
+  it('a second replicate on the same directory takes none of its databases: one warning each, nothing opened', async () => {
+    const s = setup({ recursive: false, watch: true });
+    const db = path.join(s.data, 'only.db');
+    await runWriter('node', { db, from: 1, to: 5, payload: 'small' });
+    const first = startWalship(['replicate', '-config', s.config]);
+    cleanups.push(async () => void (await first.stop('SIGKILL').catch(() => undefined)));
+    await first.waitForEvent('started');
+    const second = startWalship(['replicate', '-config', s.config]);
+    cleanups.push(async () => void (await second.stop('SIGKILL').catch(() => undefined)));
+    await second.waitForEvent('started');
+    // The application checkpoints (the database file changes): the second looks again, quietly.
+    await runWriter('node', { db, from: 6, to: 30, payload: 'small', truncateEvery: 5 });
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await second.stop()).toBe(0);
+    expect(await first.stop()).toBe(0);
+    const failed = events(second).filter((e) => e.event === 'dir_db_failed');
+    expect(failed).toHaveLength(1);
+    expect(String(failed[0]!.msg)).toMatch(/already being replicated by pid \d+/);
+    expect(events(second).filter((e) => e.event === 'stopped' || e.event === 'dir_db_added')).toEqual([]);
+    const out = path.join(s.root, 'restored.db');
+    const r = await runWalship(['restore', '-o', out, '-config', s.config, db]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(checkRestored(out, 'small').k).toBe(30);
+  });
+
   it('without watch: the databases found at start, and none is a one-line config error', async () => {
     const s = setup({ recursive: true, watch: false });
     const none = await runWalship(['replicate', '-config', s.config], {}, 30_000);
