@@ -2,7 +2,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { buildConfigFromUrls, ConfigError, defaultConfigPath, loadConfigFile, type LoadedConfig } from '../config/load.js';
-import type { DbConfig, ReplicaConfig } from '../config/types.js';
+import { dbConfigFor, matchesEntry, relativeToEntry } from '../config/dir-entry.js';
+import type { DbConfig, DirConfig, ReplicaConfig } from '../config/types.js';
 import { quote } from '../config/text.js';
 import type { ParsedArgs } from './args.js';
 import { UsageError } from './errors.js';
@@ -32,9 +33,18 @@ export function replicaFromUrl(url: string): ReplicaConfig {
 export function findDb(loaded: LoadedConfig | null, dbPath: string): DbConfig {
   if (!loaded) throw new ConfigError(`database ${dbPath}: no config file found; give -config, or a replica URL instead`);
   const abs = path.resolve(dbPath);
-  const db = loaded.config.dbs.find((d) => d.path === abs);
+  const db = loaded.config.dbs.find((d) => d.path === abs) ?? dirEntryDb(loaded.config.dirs, abs);
   if (!db) throw new ConfigError(`database ${abs} is not in config ${loaded.file}`);
   return db;
+}
+
+/** A database under a directory entry, by its path: the entry's settings and derived replicas. */
+function dirEntryDb(dirs: readonly DirConfig[], abs: string): DbConfig | undefined {
+  for (const entry of dirs) {
+    const rel = relativeToEntry(entry, abs);
+    if (rel !== null && matchesEntry(entry, rel)) return dbConfigFor(entry, rel);
+  }
+  return undefined;
 }
 
 /**

@@ -1,5 +1,7 @@
-// walship databases: the configured databases and their replicas.
+// walship databases: the configured databases and their replicas, with the databases each
+// directory entry finds now (WAL-mode SQLite files its pattern names).
 import { createReplicaClient } from '../replica/factory.js';
+import { databasesNow } from '../replication/dir-scan.js';
 import { parseArgs, usage, type FlagSpec } from './args.js';
 import { CONFIG_FLAGS, loadConfigFromArgs } from './config-source.js';
 import { EXIT_OK } from './errors.js';
@@ -15,7 +17,7 @@ export async function databasesCommand(argv: readonly string[]): Promise<number>
   }
   const { config } = loadConfigFromArgs(args, true)!;
   const rows = [['PATH', 'REPLICA', 'TYPE', 'LOCATION']];
-  for (const db of config.dbs) {
+  for (const db of await databasesNow(config)) {
     for (const r of db.replicas) {
       const client = createReplicaClient(r);
       rows.push([db.path, r.name, r.type, client.location]);

@@ -1,6 +1,6 @@
 // walship replicate: runs until SIGTERM or SIGINT (or until the -exec child exits), then ships
 // everything committed and exits.
-import { assertDatabaseFiles } from '../config/db-file.js';
+import { assertDatabaseFiles, assertEntryDirs } from '../config/db-file.js';
 import { buildConfigFromUrls } from '../config/load.js';
 import type { WalshipConfig } from '../config/types.js';
 import { createLogger } from '../log.js';
@@ -40,6 +40,7 @@ async function replicate(argv: readonly string[], sup: Supervisor): Promise<numb
   const { config, warnings } = configFromArgs(args);
   assertDatabaseFiles(config.dbs);
   config.lease = leaseFromFlags(args, 'replicate', config.lease);
+  assertEntryDirs(config.dirs);
   const once = args.booleans.has('once');
   const exec = args.strings.get('exec') ?? config.exec;
   // Litestream's rules for these flags.

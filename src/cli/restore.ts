@@ -4,15 +4,14 @@ import type { ReplicaConfig } from '../config/types.js';
 import { createLogger } from '../log.js';
 import { createReplicaClient } from '../replica/factory.js';
 import type { IntegrityCheck } from '../restore/apply.js';
-import { formatTXID } from '../ltx/format.js';
 import { planReport, planReportText } from '../restore/plan-report.js';
 import { restore, type RestoreOutcome } from '../restore/restore.js';
-import type { RestoreTarget } from '../restore/plan.js';
 import { parseArgs, usage, type FlagSpec } from './args.js';
 import { CONFIG_FLAGS, findDb, isReplicaUrl, loadConfigFromArgs, replicaFromUrl, selectReplicas } from './config-source.js';
 import { EXIT_OK, UsageError } from './errors.js';
 import { renderTable } from './table.js';
-import { parseDuration } from '../config/duration.js';
+import { durationFlag, parseParallelism, parseTarget, resultJson } from './restore-flags.js';
+import { restoreAllCommand } from './restore-all.js';
 import { DEFAULTS } from '../config/types.js';
 import { follow } from '../follow/follow.js';
 import { buildConfigFromUrls } from '../config/load.js';
@@ -49,10 +48,11 @@ const FLAGS: Record<string, FlagSpec> = {
 export async function restoreCommand(argv: readonly string[]): Promise<number> {
   const args = parseArgs('restore', argv, FLAGS);
   if (args.booleans.has('h')) {
-    process.stdout.write(`${usage('restore', '[flags] DB_PATH|REPLICA_URL', FLAGS)}\n`);
+    process.stdout.write(`${usage('restore', '[flags] DB_PATH|REPLICA_URL  (or -config FILE alone: every database in it)', FLAGS)}\n`);
     return EXIT_OK;
   }
-  if (args.positionals.length !== 1) throw new UsageError('restore: give exactly one DB_PATH or REPLICA_URL');
+  if (args.positionals.length === 0 && args.strings.has('config')) return restoreAllCommand(args);
+  if (args.positionals.length !== 1) throw new UsageError('restore: give exactly one DB_PATH or REPLICA_URL (or -config FILE alone, to restore every database in it)');
   const source = args.positionals[0]!;
   const target = parseTarget(args.strings.get('txid'), args.strings.get('timestamp'));
   const integrity = args.strings.get('integrity-check') ?? 'quick';
@@ -159,48 +159,10 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** Litestream's -json result fields, plus `files`; a skipped restore says why instead. */
-function resultJson(outcome: RestoreOutcome, dbPath: string, integrity: string, durationMs: number): Record<string, unknown> {
-  if (outcome.kind === 'restored') {
-    return { db_path: dbPath, replica: outcome.replica, txid: formatTXID(outcome.txid), files: outcome.files, duration_ms: durationMs, integrity_check: integrity };
-  }
-  return { db_path: dbPath, skipped: outcome.kind };
-}
-
 /** The replicate config a follower that took over runs: its database, the replica it followed. */
 function takeoverConfig(source: string, loaded: LoadedConfig | null, replicas: ReplicaConfig[], outputPath: string, lease: LeaseSettings | null, addr: string | null): WalshipConfig {
   const fromUrl = isReplicaUrl(source);
   const built = fromUrl ? buildConfigFromUrls(outputPath, [source]).config : loaded!.config;
   const db = fromUrl ? built.dbs[0]! : findDb(loaded, source);
   return { ...built, addr: addr ?? built.addr, lease, dbs: [{ ...db, path: outputPath, replicas }] };
-}
-
-function parseParallelism(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = /^\d+$/.test(v) ? Number(v) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < 1 || n > 64) throw new UsageError(`restore: -parallelism "${v}" is not a number of files from 1 to 64`);
-  return n;
-}
-
-function durationFlag(text: string | undefined, name: string, fallback: number): number {
-  if (text === undefined) return fallback;
-  const ms = parseDuration(text);
-  if (ms === null || ms <= 0 || ms > 2_147_483_647) throw new UsageError(`restore: -${name} "${text}" is not a positive duration (e.g. 1s, 500ms)`);
-  return ms;
-}
-
-function parseTarget(txid: string | undefined, timestamp: string | undefined): RestoreTarget {
-  if (txid !== undefined && timestamp !== undefined) throw new UsageError('restore: give -txid or -timestamp, not both');
-  if (txid !== undefined) {
-    const n = /^[0-9a-f]{16}$/i.test(txid) ? Number.parseInt(txid, 16) : /^\d+$/.test(txid) ? Number(txid) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`restore: -txid "${txid}" is not a TXID`);
-    return { txid: n };
-  }
-  if (timestamp !== undefined) {
-    const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
-    const t = new Date(timestamp);
-    if (!rfc3339.test(timestamp) || Number.isNaN(t.getTime())) throw new UsageError(`restore: -timestamp "${timestamp}" is not an RFC 3339 time`);
-    return { timestamp: t };
-  }
-  return {};
 }

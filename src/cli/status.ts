@@ -6,6 +6,7 @@ import { createLogger } from '../log.js';
 import { createReplicaClient } from '../replica/factory.js';
 import { listReplica } from '../replica/listing.js';
 import { Staging } from '../replication/staging.js';
+import { databasesNow } from '../replication/dir-scan.js';
 import { localBaseUrl } from '../server/http-server.js';
 import type { DbStatus } from '../server/observe.js';
 import type { WalshipConfig } from '../config/types.js';
@@ -61,7 +62,7 @@ async function fromReplicator(config: WalshipConfig): Promise<StatusReport | nul
 
 async function offline(config: WalshipConfig): Promise<StatusReport> {
   const dbs: StatusReport['dbs'] = [];
-  for (const db of config.dbs) {
+  for (const db of await databasesNow(config)) {
     const staging = new Staging(db.path);
     const staged = await staging.list(0);
     const replicas = [];

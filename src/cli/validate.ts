@@ -26,7 +26,7 @@ export async function validateCommand(argv: readonly string[]): Promise<number> 
   let results = await askRunningReplicator(loaded.config.addr, db.path);
   if (!results) {
     const log = createLogger(loaded.config.logLevel ?? 'warn', loaded.config.logFormat);
-    const service = new ReplicationService({ ...loaded.config, addr: null, dbs: [db] }, log);
+    const service = new ReplicationService({ ...loaded.config, addr: null, dbs: [db], dirs: [] }, log);
     await service.start();
     try {
       results = await service.replicators[0]!.validate();

@@ -5,7 +5,7 @@
 // keep working when the live database is damaged or gone.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { ConfigError } from './config-error.js';
-import type { DbConfig } from './types.js';
+import type { DbConfig, DirConfig } from './types.js';
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 
@@ -42,5 +42,18 @@ export function assertDatabaseFiles(dbs: readonly DbConfig[]): void {
   for (const db of dbs) {
     const problem = databaseFileProblem(db.path);
     if (problem) throw new ConfigError(`${db.keyPath}.path: database ${db.path} ${problem}`);
+  }
+}
+
+/** Throws a ConfigError naming the key of the first directory entry whose `dir` is not a directory. */
+export function assertEntryDirs(dirs: readonly DirConfig[]): void {
+  for (const d of dirs) {
+    let st;
+    try {
+      st = statSync(d.dir);
+    } catch (err) {
+      throw new ConfigError(`${d.keyPath}.dir: ${d.dir} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    if (!st.isDirectory()) throw new ConfigError(`${d.keyPath}.dir: ${d.dir} is not a directory`);
   }
 }

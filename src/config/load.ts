@@ -1,7 +1,6 @@
 // Reads a walship or Litestream YAML config: env expansion, YAML parsing, validation and defaults.
 // Every error names the key path it is about; unknown keys draw warnings, never silence.
 import { existsSync, readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseReplicaUrl, redactUrl, ReplicaUrlError, type ParsedReplicaUrl } from './replica-url.js';
 import { resolveS3, S3_IGNORED_KEYS, S3_KEYS, S3_REFUSED_KEYS, type S3Fields } from './s3-config.js';
@@ -11,12 +10,15 @@ import { parseSize } from './size.js';
 import { expandEnv } from './expand-env.js';
 import { ConfigError } from './config-error.js';
 import { fsPathProblem } from './fs-path.js';
-import { findOverlap } from './overlap.js';
+import { findDirOverlap, findOverlap } from './overlap.js';
+import { readDirEntry } from './dir-config.js';
 import { STAGING_NAME_EXTRA_BYTES } from './staging-path.js';
 import { describe, excerpt, quote } from './text.js';
 import { parseYaml } from './yaml-doc.js';
+import { expandHome } from './home.js';
+import { nameReplicas } from './replica-names.js';
 import { parsePublicKeyLine } from '../replica/known-hosts.js';
-import { DEFAULTS, type DbConfig, type ReplicaConfig, type S3Settings, type SftpSettings, type WalshipConfig } from './types.js';
+import { DEFAULTS, type DbConfig, type DirConfig, type ReplicaConfig, type S3Settings, type SftpSettings, type WalshipConfig } from './types.js';
 
 export { ConfigError };
 
@@ -281,16 +283,18 @@ class Validator {
       retentionMs: snapshotRetention,
       s3: this.s3Fields(o, ''),
     };
-    const dbs = o.dbs.map((d: unknown, i: number) => this.db(d, `dbs[${i}]`, replicaDefaults));
+    const entries = o.dbs.map((d: unknown, i: number) => this.entry(d, `dbs[${i}]`, replicaDefaults));
+    const dbs = entries.flatMap((e) => ('db' in e ? [e.db] : []));
+    const dirs = entries.flatMap((e) => ('dir' in e ? [e.dir] : []));
     const seen = new Set<string>();
-    dbs.forEach((d, i) => {
-      if (seen.has(d.path)) this.fail(`dbs[${i}].path`, `${d.path} is listed twice`);
+    dbs.forEach((d) => {
+      if (seen.has(d.path)) this.fail(`${d.keyPath}.path`, `${d.path} is listed twice`);
       seen.add(d.path);
     });
-    const overlap = findOverlap(dbs);
+    const overlap = findOverlap(dbs) ?? findDirOverlap(dbs, dirs);
     if (overlap) this.fail(overlap.key, overlap.message);
     const readyLagMs = this.duration(o, 'ready-lag', '', { allowZero: false }) ?? DEFAULTS.readyLagMs;
-    return { addr: addr || null, readyLagMs, logLevel, logFormat, shutdownSyncTimeoutMs, levelIntervalsMs, l0RetentionMs, exec: exec || null, dbs, ...this.heartbeat(o), lease: this.lease(o) };
+    return { addr: addr || null, readyLagMs, logLevel, logFormat, shutdownSyncTimeoutMs, levelIntervalsMs, l0RetentionMs, exec: exec || null, dbs, dirs, ...this.heartbeat(o), lease: this.lease(o) };
   }
 
   /** lease: { duration, renew-interval } (lease.ts); absent means no lease and no renewal requests. */
@@ -316,15 +320,25 @@ class Validator {
     return { heartbeatUrl: url, heartbeatIntervalMs: interval };
   }
 
-  db(v: unknown, key: string, defaults: ReplicaDefaults): DbConfig {
+  /** One `dbs:` entry: a database (`path:`) or a directory of them (`dir:`, as in Litestream 0.5). */
+  entry(v: unknown, key: string, defaults: ReplicaDefaults): { db: DbConfig } | { dir: DirConfig } {
     const o = this.object(v, key);
     this.checkKeys(o, key, ['path', 'replicas', 'replica', 'monitor-interval', 'checkpoint-interval', 'busy-timeout', 'min-checkpoint-page-count', 'truncate-page-n', 'snapshot', 'dir', 'pattern', 'recursive', 'watch', ...IGNORED_DB]);
-    if (o.dir !== undefined) this.fail(`${key}.dir`, 'directory scanning is not supported; list each database with path:');
+    if (o.dir !== undefined && o.dir !== null) {
+      if (o.path !== undefined && o.path !== null) this.fail(`${key}.dir`, 'give either path: or dir:, not both');
+      return { dir: readDirEntry(o, key, this, this.dbSettings(o, key, defaults), this.env) };
+    }
+    for (const k of ['pattern', 'recursive', 'watch']) if (o[k] !== undefined) this.fail(`${key}.${k}`, 'only applies with dir:');
     const p = this.fsPath(o, 'path', key);
-    if (!p) this.fail(`${key}.path`, 'required');
+    if (!p) this.fail(`${key}.path`, 'required (or dir: with pattern:)');
     const dbPath = path.resolve(expandHome(p, this.env));
     const tooLong = fsPathProblem(dbPath, STAGING_NAME_EXTRA_BYTES);
     if (tooLong) this.fail(`${key}.path`, `the path ${tooLong} (walship keeps .NAME-walship beside it)`);
+    return { db: { path: dbPath, ...this.dbSettings(o, key, defaults) } };
+  }
+
+  /** What a `path:` entry and a `dir:` entry have alike: the replicas and the capture settings. */
+  dbSettings(o: Obj, key: string, defaults: ReplicaDefaults): Omit<DbConfig, 'path'> {
     let replicaList: unknown[];
     if (o.replica !== undefined && o.replicas !== undefined) this.fail(`${key}.replica`, 'use either replica: or replicas:, not both');
     if (o.replica !== undefined) replicaList = [o.replica];
@@ -341,7 +355,6 @@ class Validator {
       names.add(r.name);
     });
     return {
-      path: dbPath,
       monitorIntervalMs: this.duration(o, 'monitor-interval', key, { allowZero: false, timer: true }) ?? DEFAULTS.monitorIntervalMs,
       checkpointIntervalMs: this.duration(o, 'checkpoint-interval', key, { allowZero: false, timer: true }) ?? DEFAULTS.checkpointIntervalMs,
       busyTimeoutMs: this.duration(o, 'busy-timeout', key, { allowZero: true, timer: true, wholeMs: true }) ?? DEFAULTS.busyTimeoutMs,
@@ -448,27 +461,6 @@ interface ReplicaDefaults {
   retentionMs: number | null;
 }
 
-/** Unnamed replicas are named by type, with an index when two share a type: "file", "sftp0", "sftp1". */
-function nameReplicas(replicas: ReplicaConfig[]): void {
-  const byType = new Map<string, number>();
-  for (const r of replicas) if (!r.name) byType.set(r.type, (byType.get(r.type) ?? 0) + 1);
-  const next = new Map<string, number>();
-  for (const r of replicas) {
-    if (r.name) continue;
-    if ((byType.get(r.type) ?? 0) > 1) {
-      const i = next.get(r.type) ?? 0;
-      next.set(r.type, i + 1);
-      r.name = `${r.type}${i}`;
-    } else {
-      r.name = r.type;
-    }
-  }
-}
-
-function expandHome(p: string, env: NodeJS.ProcessEnv): string {
-  if (p === '~' || p.startsWith('~/')) return path.join(env.HOME || os.homedir(), p.slice(1));
-  return p;
-}
 
 
 export { redactUrl };

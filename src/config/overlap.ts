@@ -3,7 +3,7 @@
 // Restore would then hand back another database's data, so the config is refused.
 import path from 'node:path';
 import { stagingDirOf } from './staging-path.js';
-import type { DbConfig, ReplicaConfig } from './types.js';
+import type { DbConfig, DirConfig, ReplicaConfig } from './types.js';
 
 /**
  * A string equal for two replicas exactly when they name the same storage location. A new
@@ -57,6 +57,53 @@ export function findOverlap(dbs: readonly DbConfig[]): Overlap | null {
     }
   }
   return null;
+}
+
+/**
+ * Overlaps a directory entry brings. Its databases go to `<replica root>/RELPATH`, one location per
+ * relative path, so two of them never meet as long as each entry's replica root is its own: not
+ * another replica's location, not inside one, not holding one. A file replica root must also stay
+ * out of every scanned directory (the replica's files would be scanned, and `<dir>/RELPATH` is the
+ * database itself) and clear of the configured databases. Checked when the config loads; the
+ * databases found later then need only a check that no other entry already replicates them.
+ */
+export function findDirOverlap(dbs: readonly DbConfig[], dirs: readonly DirConfig[]): Overlap | null {
+  const others: Array<{ id: string; keyPath: string; entry: DirConfig | null }> = [];
+  for (const db of dbs) for (const r of db.replicas) others.push({ id: replicaIdentity(r), keyPath: r.keyPath, entry: null });
+  for (const e of dirs) for (const r of e.template.replicas) others.push({ id: replicaIdentity(r), keyPath: r.keyPath, entry: e });
+  for (const e of dirs) {
+    for (const r of e.template.replicas) {
+      const id = replicaIdentity(r);
+      for (const o of others) {
+        if (o.keyPath === r.keyPath) continue;
+        if (within(o.id, id) || within(id, o.id)) {
+          return { key: r.keyPath, message: `replica location overlaps ${o.keyPath}: the databases of ${e.keyPath} go to <location>/RELPATH, so each directory entry needs a replica location of its own, apart from every other replica` };
+        }
+      }
+      if (r.type !== 'file') continue;
+      const root = path.resolve(r.path);
+      for (const d of dirs) {
+        if (root === d.dir || isInside(root, d.dir)) return { key: r.keyPath, message: `${root} is inside ${d.dir}, the directory ${d.keyPath} scans for databases; use a directory outside it` };
+      }
+      const local = localConflict(root, dbs);
+      if (local) return { key: r.keyPath, message: local };
+    }
+  }
+  return null;
+}
+
+/** Whether location `inner` is `outer` or below it (identities from replicaIdentity). */
+function within(inner: string, outer: string): boolean {
+  if (inner === outer) return true;
+  // An empty S3 prefix is the whole bucket.
+  if (outer.endsWith(':.')) outer = outer.slice(0, -1);
+  const prefix = outer.endsWith('/') || outer.endsWith(':') ? outer : `${outer}/`;
+  return inner.startsWith(prefix);
+}
+
+function isInside(p: string, dir: string): boolean {
+  const rel = path.relative(dir, p);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
 /** Whether a file replica directory is a database file, its directory, or in its staging directory. */

@@ -65,6 +65,24 @@ export interface DbConfig {
   keyPath: string;
 }
 
+/**
+ * A directory entry (Litestream 0.5's `dir:`): every SQLite database under `dir` whose file name
+ * matches `pattern` is replicated like a `path:` entry, with each replica's path extended by the
+ * database's path relative to `dir` (dir-entry.ts derives it).
+ */
+export interface DirConfig {
+  /** Absolute. */
+  dir: string;
+  /** A Go filepath.Match pattern, matched against the file name alone. */
+  pattern: string;
+  recursive: boolean;
+  /** Pick up databases created (and let go of those deleted) while walship runs. */
+  watch: boolean;
+  /** What every database found gets: its settings, and the replicas at their base paths. */
+  template: Omit<DbConfig, 'path'>;
+  keyPath: string;
+}
+
 export interface WalshipConfig {
   addr: string | null;
   /** /readyz answers 503 while any replica lags more than this. */
@@ -82,6 +100,8 @@ export interface WalshipConfig {
   /** The owner renews a lease in each replica's fence record; null (the default) makes no request. */
   lease: LeaseSettings | null;
   dbs: DbConfig[];
+  /** Directory entries, expanded into databases when replication (or a restore) starts. */
+  dirs: DirConfig[];
 }
 
 export const DEFAULTS = {

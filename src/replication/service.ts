@@ -2,12 +2,13 @@
 // feed, and the HTTP listener. The command itself only handles arguments, signals and -exec.
 import type http from 'node:http';
 import type { Logger } from 'pino';
-import type { WalshipConfig } from '../config/types.js';
+import type { DbConfig, WalshipConfig } from '../config/types.js';
 import { createReplicaClient } from '../replica/factory.js';
 import { startHttpServer } from '../server/http-server.js';
 import { Metrics } from '../server/metrics.js';
 import { observe, statusOf, type DbStatus } from '../server/observe.js';
 import { DbReplicator } from './db-replicator.js';
+import { DirReplicators } from './dir-replicators.js';
 import { Heartbeat } from './heartbeat.js';
 
 export interface ServiceOptions {
@@ -16,7 +17,9 @@ export interface ServiceOptions {
 }
 
 export class ReplicationService {
+  /** Every database's replicator: the configured ones, and those directory entries found. */
   readonly replicators: DbReplicator[];
+  private readonly dirs: DirReplicators | null;
   readonly metrics: Metrics;
   private server: http.Server | null = null;
   private readonly heartbeat: Heartbeat | null;
@@ -42,35 +45,21 @@ export class ReplicationService {
           })),
         ),
     });
-    this.replicators = config.dbs.map(
-      (db) =>
-        new DbReplicator(
-          {
-            dbPath: db.path,
-            replicas: db.replicas.map((r) => ({
-              name: r.name,
-              client: createReplicaClient(r, { logger: log }),
-              syncIntervalMs: r.syncIntervalMs,
-              backlogLimitBytes: r.backlogLimitBytes,
-              retentionMs: r.retentionMs,
-              retentionCheckIntervalMs: r.retentionCheckIntervalMs,
-              validationIntervalMs: r.validationIntervalMs ?? 0,
-            })),
-            monitorIntervalMs: db.monitorIntervalMs,
-            checkpointIntervalMs: db.checkpointIntervalMs,
-            minCheckpointPageN: db.minCheckpointPageN,
-            truncatePageN: db.truncatePageN,
-            busyTimeoutMs: db.busyTimeoutMs,
-            snapshotIntervalMs: Math.min(...db.replicas.map((r) => r.snapshotIntervalMs)),
-            levelIntervalsMs: config.levelIntervalsMs,
-            l0RetentionMs: config.l0RetentionMs,
-            shutdownSyncTimeoutMs: config.shutdownSyncTimeoutMs,
-            lease: config.lease,
-          },
-          log,
-          this.metrics,
-        ),
-    );
+    this.replicators = config.dbs.map((db) => this.makeReplicator(db));
+    this.dirs =
+      config.dirs.length > 0
+        ? new DirReplicators(config.dirs, config.dbs, {
+            make: (db) => this.makeReplicator(db),
+            added: (r, db) => {
+              this.replicators.push(r);
+              for (const rc of db.replicas) this.metrics.declareReplica(db.path, rc.name);
+            },
+            removed: (r) => {
+              const i = this.replicators.indexOf(r);
+              if (i >= 0) this.replicators.splice(i, 1);
+            },
+          }, log)
+        : null;
     for (const db of config.dbs) for (const r of db.replicas) this.metrics.declareReplica(db.path, r.name);
     this.heartbeat =
       config.heartbeatUrl && !opts.once
@@ -85,18 +74,51 @@ export class ReplicationService {
     if (this.heartbeat) this.metrics.declareHeartbeat();
   }
 
+  private makeReplicator(db: DbConfig): DbReplicator {
+    const config = this.config;
+    return new DbReplicator(
+      {
+        dbPath: db.path,
+        replicas: db.replicas.map((r) => ({
+          name: r.name,
+          client: createReplicaClient(r, { logger: this.log }),
+          syncIntervalMs: r.syncIntervalMs,
+          backlogLimitBytes: r.backlogLimitBytes,
+          retentionMs: r.retentionMs,
+          retentionCheckIntervalMs: r.retentionCheckIntervalMs,
+          validationIntervalMs: r.validationIntervalMs ?? 0,
+        })),
+        monitorIntervalMs: db.monitorIntervalMs,
+        checkpointIntervalMs: db.checkpointIntervalMs,
+        minCheckpointPageN: db.minCheckpointPageN,
+        truncatePageN: db.truncatePageN,
+        busyTimeoutMs: db.busyTimeoutMs,
+        snapshotIntervalMs: Math.min(...db.replicas.map((r) => r.snapshotIntervalMs)),
+        levelIntervalsMs: config.levelIntervalsMs,
+        l0RetentionMs: config.l0RetentionMs,
+        shutdownSyncTimeoutMs: config.shutdownSyncTimeoutMs,
+        lease: config.lease,
+      },
+      this.log,
+      this.metrics,
+    );
+  }
+
   /** Starts every replicator (each takes its database's lock first), then the HTTP listener. */
   async start(): Promise<void> {
     for (const r of this.replicators) await r.start();
+    await this.dirs?.start();
     if (this.config.addr) this.server = await startHttpServer(this.config.addr, observe(this.replicators, this.metrics, this.config.readyLagMs), this.log);
     this.heartbeat?.start();
-    this.log.info({ event: 'started', dbs: this.config.dbs.map((d) => d.path), heartbeat: this.heartbeat?.target }, 'replicating');
+    this.log.info({ event: 'started', dbs: this.replicators.map((r) => r.dbPath), heartbeat: this.heartbeat?.target }, 'replicating');
   }
 
   /** Ships everything committed and stops. True when every replica took everything. */
   async shutdown(): Promise<boolean> {
     this.heartbeat?.stop();
-    const results = await Promise.all(this.replicators.map((r) => r.shutdown()));
+    const dynamic = new Set(this.dirs?.paths ?? []);
+    const [fixed, found] = await Promise.all([Promise.all(this.replicators.filter((r) => !dynamic.has(r.dbPath)).map((r) => r.shutdown())), this.dirs?.shutdown() ?? true]);
+    const results = [...fixed, found];
     this.server?.close();
     return results.every(Boolean);
   }

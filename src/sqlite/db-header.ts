@@ -21,3 +21,16 @@ export function parseDbHeader(b: Buffer): DbHeader | null {
     walMode: b[18] === 2 && b[19] === 2,
   };
 }
+
+export type DbFileKind = 'empty' | 'not-sqlite' | 'not-wal' | 'wal';
+
+/**
+ * What a file matching the pattern is, from its size and first 100 bytes. An empty file is a
+ * database the application has only just created: not yet anything, so not yet a warning.
+ */
+export function classifyDbFile(head: Buffer, size: number): DbFileKind {
+  if (size === 0) return 'empty';
+  const h = parseDbHeader(head);
+  if (!h) return 'not-sqlite';
+  return h.walMode ? 'wal' : 'not-wal';
+}

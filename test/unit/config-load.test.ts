@@ -112,7 +112,7 @@ const MALFORMED: Array<[string, string, RegExp]> = [
   ['duplicate replica name', 'dbs:\n  - path: /a.db\n    replicas:\n      - path: /b\n        name: x\n      - path: /c\n        name: x\n', /replicas\[1\]\.name: replica name "x" is used twice/],
   ['type contradicts URL', 'dbs:\n  - path: /a.db\n    replicas:\n      - url: file:///b\n        type: sftp\n', /replicas\[0\]\.type: "sftp" does not match/],
   ['too many levels', 'levels:\n  - interval: 1s\n  - interval: 2s\n  - interval: 3s\n  - interval: 4s\ndbs:\n  - path: /a.db\n    replicas:\n      - path: /b\n', /levels: at most 3 compaction levels/],
-  ['directory scanning', 'dbs:\n  - dir: /data\n    replicas:\n      - path: /b\n', /dbs\[0\]\.dir: directory scanning is not supported/],
+  ['dir without pattern', 'dbs:\n  - dir: /data\n    replicas:\n      - path: /b\n', /dbs\[0\]\.pattern: required with dir:/],
   ['bad backlog limit', 'dbs:\n  - path: /a.db\n    replicas:\n      - path: /b\n        backlog-limit: lots\n', /backlog-limit: "lots" is not a size/],
 ];
 
