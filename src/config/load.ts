@@ -4,20 +4,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseReplicaUrl, redactUrl, ReplicaUrlError, type ParsedReplicaUrl } from './replica-url.js';
 import { resolveS3, S3_IGNORED_KEYS, S3_KEYS, S3_REFUSED_KEYS, type S3Fields } from './s3-config.js';
-import { MAX_TIMER_MS, parseDuration } from './duration.js';
 import { leaseProblem, leaseSettings, type LeaseSettings } from './lease.js';
-import { parseSize } from './size.js';
 import { expandEnv } from './expand-env.js';
 import { ConfigError } from './config-error.js';
 import { fsPathProblem } from './fs-path.js';
 import { findDirOverlap, findOverlap } from './overlap.js';
 import { readDirEntry } from './dir-config.js';
 import { STAGING_NAME_EXTRA_BYTES } from './staging-path.js';
-import { describe, excerpt, quote } from './text.js';
+import { describe, quote } from './text.js';
 import { parseYaml } from './yaml-doc.js';
+import { ConfigFields, type Obj } from './fields.js';
 import { expandHome } from './home.js';
 import { nameReplicas } from './replica-names.js';
-import { parsePublicKeyLine } from '../replica/known-hosts.js';
 import { DEFAULTS, type DbConfig, type DirConfig, type ReplicaConfig, type S3Settings, type SftpSettings, type WalshipConfig } from './types.js';
 
 export { ConfigError };
@@ -33,13 +31,11 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-type Obj = Record<string, unknown>;
 
 // Keys Litestream knows that walship accepts but does not act on (other backends, other features).
 const IGNORED_TOP = ['mcp-addr', 'socket', 'verify-compaction', 'l0-retention-check-interval', 'shutdown-sync-interval', ...S3_IGNORED_KEYS];
 const MIN_HEARTBEAT_INTERVAL_MS = 60_000;
 // Go's time.Duration is an int64 of nanoseconds; Litestream refuses anything longer, and so does walship.
-const MAX_GO_DURATION_MS = 9_223_372_036_854;
 const IGNORED_DB = ['meta-path', 'meta-dir', 'max-sync-wal-bytes', 'restore-if-db-not-exists', 'max-checkpoint-page-count'];
 const IGNORED_REPLICA = ['max-sync-ltx-files', 'auto-recover', 'concurrent-writes', ...S3_IGNORED_KEYS];
 
@@ -88,105 +84,7 @@ export function buildConfigFromUrls(dbPath: string, urls: readonly string[], env
   return buildConfig({ dbs: [{ path: dbPath, replicas: urls.map((url) => ({ url })) }] }, 'command line', env);
 }
 
-class Validator {
-  constructor(
-    private readonly source: string,
-    private readonly warnings: string[],
-    private readonly env: NodeJS.ProcessEnv,
-  ) {}
-
-  fail(key: string, message: string): never {
-    throw new ConfigError(`${this.source}: ${key}: ${message}`);
-  }
-
-  object(v: unknown, key: string): Obj {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(key, `expected a mapping, got ${describe(v)}`);
-    return v as Obj;
-  }
-
-  checkKeys(o: Obj, key: string, known: readonly string[]): void {
-    for (const k of Object.keys(o)) {
-      if (!known.includes(k)) this.warnings.push(`${this.source}: unknown key ${key ? `${key}.` : ''}${excerpt(k)} (ignored)`);
-    }
-  }
-
-  str(o: Obj, k: string, key: string): string | null {
-    const v = o[k];
-    if (v === undefined || v === null) return null;
-    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-    if (typeof v !== 'string') this.fail(`${key}.${k}`, `expected a string, got ${describe(v)}`);
-    return v;
-  }
-
-  bool(o: Obj, k: string, key: string): boolean | null {
-    const v = o[k];
-    if (v === undefined || v === null) return null;
-    if (typeof v !== 'boolean') this.fail(`${key}.${k}`, `${quote(v)} is not true or false`);
-    return v;
-  }
-
-  int(o: Obj, k: string, key: string, min: number): number | null {
-    const v = o[k];
-    if (v === undefined || v === null) return null;
-    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(`${key}.${k}`, `${quote(v)} is not an integer`);
-    if (v < min) this.fail(`${key}.${k}`, `${v} is below the minimum ${min}`);
-    return v;
-  }
-
-  /**
-   * A duration in ms. `timer` marks a key walship waits on with a Node timer (or hands to SQLite
-   * as its busy timeout): those stop at MAX_TIMER_MS. Keys only compared with timestamps
-   * (retentions, ready-lag, snapshot intervals) take any length.
-   */
-  duration(o: Obj, k: string, key: string, opts: { allowZero: boolean; timer?: boolean; wholeMs?: boolean }): number | null {
-    const v = o[k];
-    if (v === undefined || v === null) return null;
-    const at = key ? `${key}.${k}` : k;
-    const ms = typeof v === 'string' ? parseDuration(v) : typeof v === 'number' && v === 0 ? 0 : null;
-    if (ms === null) this.fail(at, `${quote(v)} is not a duration (use Go syntax such as 1s, 500ms, 1h30m)`);
-    if (ms < 0) this.fail(at, `${quote(v)} is negative`);
-    if (ms === 0 && !opts.allowZero) this.fail(at, `${quote(v)} must be greater than zero`);
-    if (ms > MAX_GO_DURATION_MS) this.fail(at, `${quote(v)} is longer than the longest duration (about 292 years)`);
-    if (opts.timer && ms > MAX_TIMER_MS) this.fail(at, `${quote(v)} is longer than the maximum 596h31m (2^31-1 ms, about 24.8 days)`);
-    if (opts.wholeMs && !Number.isInteger(ms)) this.fail(at, `${quote(v)} is not a whole number of milliseconds`);
-    return ms;
-  }
-
-  /** A string, and only a string: a number or boolean here is a mistake, not a name. */
-  text(o: Obj, k: string, key: string): string | null {
-    const v = o[k];
-    if (v === undefined || v === null) return null;
-    if (typeof v !== 'string') this.fail(`${key}.${k}`, `expected a string, got ${describe(v)}`);
-    return v;
-  }
-
-  /** host-key: an authorized_keys style line, checked now rather than at the first connect. */
-  hostKey(o: Obj, key: string): string | null {
-    const v = this.text(o, 'host-key', key);
-    if (v !== null && !parsePublicKeyLine(v)) {
-      this.fail(`${key}.host-key`, `${quote(v)} is not a public key line such as "ssh-ed25519 AAAAC3Nza... comment"`);
-    }
-    return v;
-  }
-
-  /** A local path: a string Linux can take, with room for what walship adds to its name. */
-  fsPath(o: Obj, k: string, key: string, nameReserve = 0): string | null {
-    const v = o[k];
-    if (v === undefined || v === null) return null;
-    if (typeof v !== 'string') this.fail(`${key}.${k}`, `expected a path (a string), got ${describe(v)}`);
-    const bad = fsPathProblem(v, nameReserve);
-    if (bad) this.fail(`${key}.${k}`, `the path ${bad}`);
-    return v;
-  }
-
-  size(o: Obj, k: string, key: string): number | null {
-    const v = o[k];
-    if (v === undefined || v === null) return null;
-    const bytes = parseSize(v);
-    if (bytes === null || bytes === 0) this.fail(`${key}.${k}`, `${quote(v)} is not a size (such as 512MB or 2GiB)`);
-    return bytes;
-  }
-
+class Validator extends ConfigFields {
   /** The S3 keys of a replica (or of the top level, as defaults). */
   s3Fields(o: Obj, key: string): S3Fields {
     const k = key;
