@@ -8,7 +8,11 @@
 // stays with its client, through its lease: errors name the client's own location, the client's
 // after-connect work (temporary-file clean-up, its directory cache) runs on each new connection
 // before that client's first operation on it, and its clean-up at close.
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import type { SftpSettings } from '../config/types.js';
+import { DEFAULT_KEY_FILES } from './sftp-auth.js';
+import { homeDir } from './sftp-connect.js';
 import { settledWithin } from '../util/settle.js';
 import type { ReplicaError } from './client.js';
 import { SftpSession, type SessionHooks, type SessionUser, type SftpConnection, type SftpSessionOptions } from './sftp-session.js';
@@ -24,11 +28,28 @@ interface PoolEntry {
 const pool = new Map<string, PoolEntry>();
 const CLEANUP_AT_CLOSE_MS = 5_000;
 
+/**
+ * The key files a connect would use, as they are now: the configured one, or the first of ssh's
+ * defaults under the home directory (which is also where known_hosts defaults to). A client that
+ * joins after the files changed (a rotated key, a removed default) gets a connection of its own,
+ * authenticated with what is there now, as an unshared client would.
+ */
+function credentialFiles(s: SftpSettings): string[] {
+  const look = (p: string): string | null => {
+    const st = statSync(p, { throwIfNoEntry: false });
+    return st ? `${p}:${st.size}:${st.mtimeMs}` : null;
+  };
+  if (s.keyPath) return [look(s.keyPath) ?? `${s.keyPath}:missing`];
+  const home = homeDir();
+  const found = DEFAULT_KEY_FILES.map((f) => look(path.join(home, '.ssh', f))).find((x) => x !== null);
+  return [home, found ?? 'no default key'];
+}
+
 /** The identity a connection is shared by: never logged (it holds the password, if any). */
 function endpointKey(settings: SftpSettings, opts: SftpSessionOptions): string {
   const { logger: _logger, ...timing } = opts;
   const s = settings;
-  return JSON.stringify([s.host.toLowerCase(), s.port, s.user, s.password, s.keyPath, s.keyPassphrase, s.hostKey, s.knownHostsPath, s.insecureSkipHostKeyCheck, timing]);
+  return JSON.stringify([s.host.toLowerCase(), s.port, s.user, s.password, s.keyPath, s.keyPassphrase, s.hostKey, s.knownHostsPath, s.insecureSkipHostKeyCheck, credentialFiles(s), timing]);
 }
 
 function endpointLocation(settings: SftpSettings): string {
