@@ -427,8 +427,13 @@ export class DbReplicator {
    * nothing (a level compacts only what arrived since its last file), once per interval per database.
    */
   private async compact(level: number): Promise<void> {
-    const key = `${this.stagingWrites}|${this.shippers.map((s) => LEVELS.map((l) => s.remoteMax(l)).join(',')).join(';')}`;
-    if (this.compactedAt.get(level) === key) return;
+    const key = `${this.stagingWrites}|${this.volumeLow}|${this.shippers.map((s) => LEVELS.map((l) => s.remoteMax(l)).join(',')).join(';')}`;
+    if (this.compactedAt.get(level) === key) {
+      // The volume is still watched (a stat and a statfs): its warning and recovery do not wait for
+      // a change, and a change of state makes the next run a full one (the key holds it).
+      if (level === 1) await this.runMaintenance(() => this.checkVolume()).catch(() => undefined);
+      return;
+    }
     try {
       const made = await this.runMaintenance(async () => {
         const files = await compactStagedLevel(this.staging, level);
