@@ -65,7 +65,7 @@ export class Bench {
       // The measured server logs nothing, as the project's replica image; the audit server logs every request.
       this.sshd = await Sshd.start({ baseDir: this.base, sftpLog: null });
       this.cleanups.push(() => this.sshd.stop());
-      this.audit = await Sshd.start({ baseDir: this.base, audit: true, keys: { hostKey: this.sshd.hostKey, clientKey: this.sshd.clientKey } });
+      this.audit = await Sshd.start({ baseDir: this.base, audit: true, maxLogLines: 200_000, keys: { hostKey: this.sshd.hostKey, clientKey: this.sshd.clientKey } });
       this.cleanups.push(() => this.audit.stop());
     }
   }

@@ -65,6 +65,13 @@ export function headline(results) {
     limited_lag_p99_ms: results.limited?.measured ? results.limited.lagMs.p99 : null,
     limited_kept_up: results.limited?.measured ? results.limited.keptUp : null,
     ...requestsHeadline(results),
+    many_dbs_n: results.manyDbs?.n ?? null,
+    many_dbs_idle_cpu_s_per_min: results.manyDbs?.cpuSPerMin ?? null,
+    many_dbs_rss_mb: results.manyDbs?.rssMb ?? null,
+    many_dbs_requests_per_hour: results.manyDbs?.requestsPerHour ?? null,
+    many_dbs_connections: results.manyDbs?.connections ?? null,
+    many_dbs_startup_ms: results.manyDbs?.startupMs ?? null,
+    many_dbs_pickup_ms: results.manyDbs?.pickupMs ?? null,
   };
 }
 

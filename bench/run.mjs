@@ -6,7 +6,8 @@
 // bench/README.md. The scenarios are in scenarios/, the tables and goals in report.mjs.
 //
 // Flags: --quick, --keep (leave the temporary directory),
-// --only=compare,lag,bulk,idle,limited,naive,s3,follower (bulk includes restore),
+// --only=compare,lag,bulk,idle,limited,naive,s3,follower,many-dbs (bulk includes restore),
+// --many-dbs=N[:IDLE_SECONDS] (the many-dbs scenario's database count and idle window),
 // --lag=RATE:SYNC:SECONDS,... (walship lag scenarios beside the comparison),
 // --rounds=N and --seconds=S (the comparison's rounds and round length),
 // --replica=file (develop against a file:// replica; the figures are only meaningful with sftp),
@@ -27,6 +28,7 @@ import { naiveScenario } from './scenarios/naive.mjs';
 import { restoreScenario } from './scenarios/restore.mjs';
 import { followerScenario } from './scenarios/follower-requests.mjs';
 import { s3RequestsScenario } from './scenarios/s3-requests.mjs';
+import { manyDbsScenario } from './scenarios/many-dbs.mjs';
 import { lagRound } from './scenarios/round.mjs';
 
 const argv = process.argv.slice(2);
@@ -54,6 +56,7 @@ const P = QUICK
       naive: { underLoadTimeoutMs: 5_000, cycles: 1 },
       s3: { slowMs: 120_000, fastMs: 10_000 },
       follower: { idleMs: 20_000 },
+      manyDbs: { n: 200, idleMs: 20_000 },
     }
   : {
       compare: { rounds: 2, rate: 100, durationMs: 30_000 },
@@ -67,7 +70,13 @@ const P = QUICK
       naive: { underLoadTimeoutMs: 20_000, cycles: 2 },
       s3: { slowMs: 600_000, fastMs: 30_000 },
       follower: { idleMs: 60_000 },
+      manyDbs: { n: 1000, idleMs: 60_000 },
     };
+if (flag('many-dbs')) {
+  const [n, idleS] = flagValue('many-dbs', '1000').split(':');
+  P.manyDbs.n = Number(n);
+  if (idleS) P.manyDbs.idleMs = Number(idleS) * 1000;
+}
 if (flag('rounds')) P.compare.rounds = Number(flagValue('rounds', '1'));
 if (flag('seconds')) P.compare.durationMs = Number(flagValue('seconds', '10')) * 1000;
 
@@ -114,6 +123,7 @@ async function main() {
   if (want('limited')) results.limited = await limitedScenario(b, P.limited);
   if (want('s3')) results.s3Requests = await s3RequestsScenario(b, P.s3);
   if (want('follower')) results.follower = await followerScenario(b, P.follower);
+  if (want('many-dbs')) results.manyDbs = await manyDbsScenario(b, P.manyDbs);
   if (want('naive')) results.naive = await naiveScenario(b, walshipBulk, { intervalS: Number(flagValue('naive-interval', '60')), ...P.naive });
 
   const h = headline(results);

@@ -41,6 +41,7 @@ export interface Overlap {
 /** The first overlap in the list of databases, or null. */
 export function findOverlap(dbs: readonly DbConfig[]): Overlap | null {
   const owners = new Map<string, { db: DbConfig; replica: ReplicaConfig }>();
+  const local = new LocalPlaces(dbs);
   for (const db of dbs) {
     for (const r of db.replicas) {
       const id = replicaIdentity(r);
@@ -51,8 +52,8 @@ export function findOverlap(dbs: readonly DbConfig[]): Overlap | null {
       }
       owners.set(id, { db, replica: r });
       if (r.type === 'file') {
-        const local = localConflict(path.resolve(r.path), dbs);
-        if (local) return { key: r.keyPath, message: local };
+        const conflict = local.conflict(path.resolve(r.path));
+        if (conflict) return { key: r.keyPath, message: conflict };
       }
     }
   }
@@ -68,6 +69,7 @@ export function findOverlap(dbs: readonly DbConfig[]): Overlap | null {
  * databases found later then need only a check that no other entry already replicates them.
  */
 export function findDirOverlap(dbs: readonly DbConfig[], dirs: readonly DirConfig[]): Overlap | null {
+  const local = new LocalPlaces(dbs);
   const others: Array<{ id: string; keyPath: string; entry: DirConfig | null }> = [];
   for (const db of dbs) for (const r of db.replicas) others.push({ id: replicaIdentity(r), keyPath: r.keyPath, entry: null });
   for (const e of dirs) for (const r of e.template.replicas) others.push({ id: replicaIdentity(r), keyPath: r.keyPath, entry: e });
@@ -85,8 +87,8 @@ export function findDirOverlap(dbs: readonly DbConfig[], dirs: readonly DirConfi
       for (const d of dirs) {
         if (root === d.dir || isInside(root, d.dir)) return { key: r.keyPath, message: `${root} is inside ${d.dir}, the directory ${d.keyPath} scans for databases; use a directory outside it` };
       }
-      const local = localConflict(root, dbs);
-      if (local) return { key: r.keyPath, message: local };
+      const conflict = local.conflict(root);
+      if (conflict) return { key: r.keyPath, message: conflict };
     }
   }
   return null;
@@ -106,18 +108,37 @@ function isInside(p: string, dir: string): boolean {
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
-/** Whether a file replica directory is a database file, its directory, or in its staging directory. */
-function localConflict(dir: string, dbs: readonly DbConfig[]): string | null {
-  for (const db of dbs) {
-    if (dir === db.path) return `${dir} is the database file of ${db.keyPath}`;
-    if (dir === path.dirname(db.path)) return `${dir} is the directory of database ${db.path} (${db.keyPath}); use a directory of its own`;
-    const staging = stagingDirOf(db.path);
-    const rel = path.relative(staging, dir);
-    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) {
-      return `${dir} is inside ${staging}, the local staging directory of ${db.path} (${db.keyPath})`;
+/**
+ * What walship and the application write locally, indexed: each database file, its directory and
+ * its staging directory. A lookup walks the replica directory's ancestors, so a config of 1,000
+ * databases is checked in linear time (comparing every replica with every database took seconds).
+ */
+class LocalPlaces {
+  private readonly files = new Map<string, DbConfig>();
+  private readonly dirs = new Map<string, DbConfig>();
+  private readonly stagings = new Map<string, DbConfig>();
+
+  constructor(dbs: readonly DbConfig[]) {
+    // The first database wins each place, as a scan in config order would find it.
+    for (const db of [...dbs].reverse()) {
+      this.files.set(db.path, db);
+      this.dirs.set(path.dirname(db.path), db);
+      this.stagings.set(stagingDirOf(db.path), db);
     }
   }
-  return null;
+
+  /** Whether a file replica directory is a database file, its directory, or in its staging directory. */
+  conflict(dir: string): string | null {
+    const file = this.files.get(dir);
+    if (file) return `${dir} is the database file of ${file.keyPath}`;
+    const parent = this.dirs.get(dir);
+    if (parent) return `${dir} is the directory of database ${parent.path} (${parent.keyPath}); use a directory of its own`;
+    for (let p = dir; ; p = path.dirname(p)) {
+      const db = this.stagings.get(p);
+      if (db) return `${dir} is inside ${p}, the local staging directory of ${db.path} (${db.keyPath})`;
+      if (path.dirname(p) === p) return null;
+    }
+  }
 }
 
 function trimSlashes(p: string): string {

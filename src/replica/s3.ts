@@ -11,7 +11,8 @@ import type { Logger } from 'pino';
 import type { S3Settings } from '../config/types.js';
 import { ReplicaConflictError, ReplicaError, type FenceRead, type LtxFileInfo, type ReplicaClient } from './client.js';
 import { describeFile, fenceFilePath, levelDir, ltxFilePath, parseLtxFileName, type LtxFileId } from './layout.js';
-import { createS3Client, isHttpEndpoint } from './s3-connect.js';
+import { isHttpEndpoint } from './s3-connect.js';
+import { leaseS3Client, type S3ClientLease } from './s3-pool.js';
 import { describeS3Error, isAborted, isConditionUnsupported, isNotFound, isPreconditionFailed, type S3Where } from './s3-errors.js';
 import { abortStaleUploads, abortUpload, uploadFile } from './s3-upload.js';
 import { downloadRanges, readBody } from './s3-download.js';
@@ -39,6 +40,7 @@ export class S3ReplicaClient implements ReplicaClient {
   private readonly where: S3Where;
   private readonly log: Logger | undefined;
   private s3: Promise<S3Client> | null = null;
+  private s3Lease: S3ClientLease | null = null;
   private stop = newStop();
   private readonly inflight = new Set<Promise<unknown>>();
   /** Header timestamps known for keys (from our own uploads or a HEAD), by key and ETag. */
@@ -63,11 +65,20 @@ export class S3ReplicaClient implements ReplicaClient {
 
   private client(): Promise<S3Client> {
     if (!this.s3) {
-      this.s3 = createS3Client(this.settings, {
+      // One client per endpoint and credentials, shared with the other replicas using them (s3-pool.ts).
+      const lease = leaseS3Client(this.settings, {
         onUnverifiedConnect: (host) => this.warnUnverified(host),
         ...(this.opts.requestTimeoutMs ? { requestTimeoutMs: this.opts.requestTimeoutMs } : {}),
       });
-      this.s3.catch(() => (this.s3 = null));
+      this.s3Lease = lease;
+      this.s3 = lease.client;
+      this.s3.catch(() => {
+        if (this.s3Lease === lease) {
+          lease.release();
+          this.s3Lease = null;
+          this.s3 = null;
+        }
+      });
       if (this.settings.caBundlePath && isHttpEndpoint(this.settings)) {
         this.log?.debug({ event: 's3_ca_bundle_ignored' }, 'AWS_CA_BUNDLE is set but the endpoint is plain http; it is not used');
       }
@@ -334,9 +345,10 @@ export class S3ReplicaClient implements ReplicaClient {
       this.stop.abort();
       await settledWithin([...this.inflight], 2_000);
     }
-    const s3 = this.s3;
+    // Others may share the client: it is destroyed when the last one lets go.
+    this.s3Lease?.release();
+    this.s3Lease = null;
     this.s3 = null;
-    (await s3?.catch(() => null))?.destroy();
     this.stop = newStop();
   }
 

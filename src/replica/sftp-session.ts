@@ -51,6 +51,18 @@ export interface SessionHooks {
   cleanupAtClose(c: SftpConnection): Promise<void>;
 }
 
+/**
+ * Who an operation runs for, when one session serves several replica clients (sftp-pool.ts): its
+ * errors name that client's location, and `prepare` runs that client's own after-connect work on a
+ * connection before the client's first operation on it.
+ */
+export interface SessionUser {
+  readonly location: string;
+  prepare(c: SftpConnection): Promise<void>;
+  /** True while that client closes: no retries for it. */
+  readonly closing: boolean;
+}
+
 interface Session extends SftpConnection {
   conn: Client;
   lost: boolean;
@@ -99,21 +111,21 @@ export class SftpSession {
    * because the connection dropped under it runs once more on a fresh connection. Failures come
    * back as ReplicaErrors naming `what`.
    */
-  run<T>(what: string, op: (c: SftpConnection) => Promise<T>): Promise<T> {
+  run<T>(what: string, op: (c: SftpConnection) => Promise<T>, user?: SessionUser): Promise<T> {
     const task = (async (): Promise<T> => {
       let retried = false;
       for (;;) {
         const suffix = retried ? ' (on the second attempt; the connection was lost during the first)' : '';
-        const s = await this.acquire(what, suffix);
+        const s = await this.acquire(what, suffix, user);
         try {
           return await op(s);
         } catch (err) {
-          if (!retried && (await this.shouldRetry(s, err))) {
+          if (!retried && !user?.closing && (await this.shouldRetry(s, err))) {
             retried = true;
             this.log?.info({ event: 'sftp_retry', op: what }, 'connection lost during an operation; retrying once on a new connection');
             continue;
           }
-          throw this.fail(what, err, suffix);
+          throw this.fail(what, err, suffix, user?.location);
         }
       }
     })();
@@ -126,11 +138,19 @@ export class SftpSession {
   }
 
   /** The shared connection, or a ReplicaError naming the operation that needed it. */
-  async acquire(what: string, suffix = ''): Promise<SftpConnection> {
+  async acquire(what: string, suffix = '', user?: SessionUser): Promise<SftpConnection> {
     try {
-      return await this.session();
+      for (let attempt = 1; ; attempt++) {
+        if (user?.closing) throw new ClosedError('client is closing');
+        const s = await this.session();
+        if (!user) return s;
+        await user.prepare(s);
+        // Lost while the user's own after-connect work ran on it: take the next one (a few times).
+        if (!s.lost) return s;
+        if (attempt >= 3) throw new Error('connection lost right after connecting');
+      }
     } catch (err) {
-      throw this.fail(what, err, suffix);
+      throw this.fail(what, err, suffix, user?.location);
     }
   }
 
@@ -196,9 +216,9 @@ export class SftpSession {
   }
 
   /** A ReplicaError naming the operation, with secrets scrubbed from the cause's message. */
-  fail(what: string, err: unknown, suffix = ''): ReplicaError {
+  fail(what: string, err: unknown, suffix = '', location = this.location): ReplicaError {
     if (err instanceof ReplicaError) return err;
-    return new ReplicaError(this.location, `${what}: ${this.scrub(errorMessage(err))}${suffix}`, { cause: err });
+    return new ReplicaError(location, `${what}: ${this.scrub(errorMessage(err))}${suffix}`, { cause: err });
   }
 
   /** Secrets never reach a message, even if a library were to echo one. */

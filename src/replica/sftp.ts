@@ -4,7 +4,7 @@
 // This file is about the replica: paths, atomic uploads, exclusive placement, listing, reads,
 // deletes and the temporary files interrupted uploads leave. The connection it runs on (connect,
 // host key, keepalive, watchdog, reconnect, close, one retry on a lost connection) is
-// sftp-session.ts; after each connect the session calls back here to clean up temporary files
+// sftp-session.ts, shared by every client of the same endpoint (sftp-pool.ts); after each connect the session calls back here to clean up temporary files
 // (sftp-temp-files.ts).
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -17,7 +17,8 @@ import { describeFile, fenceFilePath, levelDir, ltxFilePath, parseLtxFileName, t
 import { checkHostKeySettings } from './sftp-connect.js';
 import { explainRefusal, isRefusal } from './sftp-errors.js';
 import { getFile, putAndClose, type RemoteFsSpace, SFTP_STATUS, SftpRequestError, sftpStatus, streamFile, type TransferOptions } from './sftp-io.js';
-import { SftpSession, type SftpConnection, type SftpSessionOptions } from './sftp-session.js';
+import { SftpLease } from './sftp-pool.js';
+import type { SftpConnection, SftpSessionOptions } from './sftp-session.js';
 import { SftpTempFiles } from './sftp-temp-files.js';
 
 export interface SftpReplicaOptions extends SftpSessionOptions {
@@ -45,7 +46,8 @@ export class SftpReplicaClient implements ReplicaClient {
   private readonly log: Logger | undefined;
   private readonly transfer: TransferOptions;
   private readonly download: TransferOptions;
-  private readonly session: SftpSession;
+  /** This client's share of the endpoint's one connection (sftp-pool.ts). */
+  private readonly session: SftpLease;
   private readonly temps: SftpTempFiles;
   /** Directories known to exist on the current connection, so uploads do not stat them every time. */
   private readonly dirs = new Set<string>();
@@ -62,7 +64,7 @@ export class SftpReplicaClient implements ReplicaClient {
     this.log = opts.logger?.child({ replica: this.location });
     this.transfer = { chunkSize: opts.chunkSize ?? 32 * 1024, concurrency: opts.transferConcurrency ?? 16 };
     this.download = { chunkSize: opts.readChunkSize ?? 128 * 1024, concurrency: opts.transferConcurrency ?? 16 };
-    this.session = new SftpSession(
+    this.session = new SftpLease(
       settings,
       this.location,
       {

@@ -177,6 +177,22 @@ export class DatabaseCapture {
     this.dbFile = null;
   }
 
+  /**
+   * The idle poll, synchronous: when the database and WAL files look exactly as the last pass left
+   * them, moves the pin (see capture()) and returns true; otherwise (or with no pin yet) returns
+   * false and a capture pass is needed. Two stats and two SQLite calls, no promise: with a thousand
+   * databases polled every second, the asynchronous stats' thread-pool round trips were most of an
+   * idle sidecar's CPU. The files are local (SQLite's WAL needs shared memory, so no network file
+   * system), so a stat does not block the event loop for long. Only call it while no other pass runs.
+   */
+  idlePass(): boolean {
+    if (!this.pin || this.lastLook === '') return false;
+    const look = `${fileLook(statSync(this.dbPath, { throwIfNoEntry: false }) ?? null)}|${fileLook(statSync(`${this.dbPath}-wal`, { throwIfNoEntry: false }) ?? null)}`;
+    if (look !== this.lastLook) return false;
+    this.pin.moveForward();
+    return true;
+  }
+
   /** One capture pass. Returns null when there was nothing new (and nothing was written). */
   async capture(opts: CaptureOptions): Promise<CaptureResult | null> {
     // Synchronous: two stats of local files cost microseconds, a round through the thread pool each

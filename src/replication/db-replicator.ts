@@ -13,6 +13,7 @@ import { chooseCheckpoint, idleCheckpointDueAt, type WalState } from './checkpoi
 import { compactStagedLevel } from './compaction.js';
 import { DatabaseCapture, type CaptureResult } from './db-capture.js';
 import { DbWatcher } from './db-watcher.js';
+import { PollScheduler, type PollHandle } from './poll-scheduler.js';
 import { warnDiskcacheValues } from './diskcache.js';
 import { ReplicaShipper, type ShipperStatus } from './replica-shipper.js';
 import { FenceIdentity, ReplicaFence } from './replica-fence.js';
@@ -49,6 +50,11 @@ export interface DbReplicatorOptions {
   shutdownSyncTimeoutMs: number;
   /** The owner renews a lease in each replica's fence record (opt-in: null makes no request). */
   lease?: { durationMs: number; renewIntervalMs: number } | null;
+  /**
+   * Runs this database's periodic jobs (poll, compaction, snapshot, validation and retention
+   * checks); one shared by every database of a sidecar keeps their idle cost to one timer. Its own when unset.
+   */
+  scheduler?: PollScheduler;
 }
 
 /** How long WAL events are gathered before a capture runs, at the least. */
@@ -65,7 +71,16 @@ export class DbReplicator {
   private readonly stop = new AbortController();
   private readonly wake = new Wakeup();
   private watcher: DbWatcher | null = null;
-  private timers: NodeJS.Timeout[] = [];
+  private jobs: PollHandle[] = [];
+  private readonly scheduler: PollScheduler;
+  /** A capture pass is asked for or running: an idle poll has nothing to add. */
+  private passPending = false;
+  /** Exclusive operations (capture passes, validation's capture, the final capture) queued or running. */
+  private exclusiveQueued = 0;
+  /** What staging and the replicas looked like at each level's last compaction (see compact()). */
+  private readonly compactedAt = new Map<number, string>();
+  /** Counts captures and compactions that wrote to staging. */
+  private stagingWrites = 0;
   private captureRun: Promise<void> | null = null;
   private shipperRuns: Promise<void>[] = [];
   private snapshotWanted = false;
@@ -102,6 +117,7 @@ export class DbReplicator {
       return new ReplicaShipper(r.name, r.client, this.staging, log, r.syncIntervalMs, () => this.wantSnapshot(), metrics, fence);
     });
     this.captureWindowMs = captureWindowMs(opts.replicas.map((r) => r.syncIntervalMs), opts.monitorIntervalMs);
+    this.scheduler = opts.scheduler ?? new PollScheduler();
   }
 
   /** Free bytes on the database's volume, as of the last prune. */
@@ -166,22 +182,19 @@ export class DbReplicator {
     this.watcher.start();
 
     // The poll (the fallback, when event-driven): a pass that finds the files as the last pass left
-    // them does nothing.
-    this.timers.push(setInterval(() => this.requestCapture('poll'), eventDriven ? this.opts.monitorIntervalMs : this.captureWindowMs));
-    this.opts.levelIntervalsMs.forEach((ms, i) => {
-      this.timers.push(setInterval(() => void this.compact(i + 1), ms));
-    });
-    if (this.opts.snapshotIntervalMs > 0) {
-      this.timers.push(setInterval(() => this.checkSnapshotDue(), Math.min(this.opts.snapshotIntervalMs, 60_000)));
-    }
+    // them does nothing but move the pin. Every periodic job runs on the shared scheduler.
+    const every = (ms: number, run: () => void): void => void this.jobs.push(this.scheduler.every(ms, run));
+    every(eventDriven ? this.opts.monitorIntervalMs : this.captureWindowMs, () => this.poll());
+    this.opts.levelIntervalsMs.forEach((ms, i) => every(ms, () => void this.compact(i + 1)));
+    if (this.opts.snapshotIntervalMs > 0) every(Math.min(this.opts.snapshotIntervalMs, 60_000), () => this.checkSnapshotDue());
     this.opts.replicas.forEach((r) => {
-      if (r.validationIntervalMs > 0) this.timers.push(setInterval(() => void this.validate(r.name, true), r.validationIntervalMs));
+      if (r.validationIntervalMs > 0) every(r.validationIntervalMs, () => void this.validate(r.name, true));
     });
     this.opts.replicas.forEach((r, i) => {
       const shipper = this.shippers[i]!;
-      this.timers.push(setInterval(() => void shipper.enforceRetention({ retentionMs: r.retentionMs, l0RetentionMs: this.opts.l0RetentionMs }), r.retentionCheckIntervalMs));
+      every(r.retentionCheckIntervalMs, () => void shipper.enforceRetention({ retentionMs: r.retentionMs, l0RetentionMs: this.opts.l0RetentionMs }));
     });
-    if (lease) for (const s of this.shippers) this.timers.push(setInterval(() => void s.fence!.renew(), lease.renewIntervalMs));
+    if (lease) for (const s of this.shippers) every(lease.renewIntervalMs, () => void s.fence!.renew());
     this.captureRun = this.captureLoop();
     this.shipperRuns = this.shippers.map((s) => s.run(this.stop.signal));
     this.requestCapture('due');
@@ -193,8 +206,8 @@ export class DbReplicator {
     const deadline = Date.now() + this.opts.shutdownSyncTimeoutMs;
     if (this.captureTimer) clearTimeout(this.captureTimer);
     if (this.idleCheckpointTimer) clearTimeout(this.idleCheckpointTimer);
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
+    for (const j of this.jobs) j.cancel();
+    this.jobs = [];
     await this.watcher?.close();
     this.stop.abort();
     // Capture is local and ends promptly; a shipper may be inside an upload, which drain waits for
@@ -257,9 +270,27 @@ export class DbReplicator {
     return results;
   }
 
+  /**
+   * The fallback poll. Idle, it is synchronous and touches no timer: two stats and the pin's move
+   * (DatabaseCapture.idlePass). Anything else (the files changed, no pin yet, a snapshot wanted)
+   * asks for a capture pass; while one is asked for or running, the poll has nothing to add.
+   */
+  private poll(): void {
+    if (this.stop.signal.aborted || this.passPending || this.exclusiveQueued > 0) return;
+    if (this.snapshotWanted) return this.requestCapture('poll');
+    let idle = false;
+    try {
+      idle = this.capture.idlePass();
+    } catch {
+      // A stat or the pin's move failed: the capture pass reports it, with its backoff.
+    }
+    if (!idle) this.requestCapture('poll');
+  }
+
   /** Asks for a capture pass a few milliseconds from now (requests meanwhile join it). */
   private requestCapture(trigger: CaptureTrigger): void {
     if (trigger !== 'poll') this.changeSignalled = true;
+    this.passPending = true;
     if (this.captureTimer) return;
     this.captureTimer = setTimeout(() => {
       this.captureTimer = null;
@@ -294,6 +325,8 @@ export class DbReplicator {
       this.changeSignalled = false;
       try {
         await this.runExclusive(() => this.captureAndHandle({ ifChanged }));
+        // Cleared only when no new request came in during the pass.
+        if (!this.captureTimer) this.passPending = false;
         backoff.reset();
       } catch (err) {
         const e = err as Error;
@@ -342,7 +375,10 @@ export class DbReplicator {
       this.stagedBytes += result.snapshot.size;
       this.log.info({ db: this.dbPath, event: 'snapshot', txid: result.snapshot.maxTXID, bytes: result.snapshot.size }, 'snapshot staged');
     }
-    if (result.l0 || result.snapshot) for (const s of this.shippers) s.notify();
+    if (result.l0 || result.snapshot) {
+      this.stagingWrites++;
+      for (const s of this.shippers) s.notify();
+    }
   }
 
   /** Where the WAL stands for checkpoint-policy.ts, from the captured position. */
@@ -400,7 +436,19 @@ export class DbReplicator {
     }, Math.max(this.opts.monitorIntervalMs, due - Date.now()));
   }
 
+  /**
+   * Compacts staging's `level` and prunes what every replica holds. Skipped when neither staging nor
+   * any replica moved since this level's last run: the run would read six directories and find
+   * nothing (a level compacts only what arrived since its last file), once per interval per database.
+   */
   private async compact(level: number): Promise<void> {
+    const key = `${this.stagingWrites}|${this.volumeLow}|${this.shippers.map((s) => LEVELS.map((l) => s.remoteMax(l)).join(',')).join(';')}`;
+    if (this.compactedAt.get(level) === key) {
+      // The volume is still watched (a stat and a statfs): its warning and recovery do not wait for
+      // a change, and a change of state makes the next run a full one (the key holds it).
+      if (level === 1) await this.runMaintenance(() => this.checkVolume()).catch(() => undefined);
+      return;
+    }
     try {
       const made = await this.runMaintenance(async () => {
         const files = await compactStagedLevel(this.staging, level);
@@ -408,7 +456,11 @@ export class DbReplicator {
         return files;
       });
       for (const f of made) this.log.debug({ db: this.dbPath, event: 'compacted', level, min: f.minTXID, max: f.maxTXID }, 'compacted');
-      if (made.length > 0) for (const s of this.shippers) s.notify();
+      if (made.length > 0) {
+        this.stagingWrites++;
+        for (const s of this.shippers) s.notify();
+      }
+      this.compactedAt.set(level, key);
     } catch (err) {
       this.log.error({ db: this.dbPath, event: 'compaction_failed', level, err: (err as Error).message }, 'compaction failed');
     }
@@ -455,7 +507,8 @@ export class DbReplicator {
   }
 
   private runExclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.exclusive.then(fn, fn);
+    this.exclusiveQueued++;
+    const next = this.exclusive.then(fn, fn).finally(() => this.exclusiveQueued--);
     this.exclusive = next.catch(() => undefined);
     return next;
   }

@@ -72,9 +72,23 @@ export async function detectDiskcacheValues(dbPath: string, maxEntries = MAX_ENT
   return found.count > 0 ? found : null;
 }
 
+/**
+ * Scans of the directories already looked at, by directory: databases that share a directory share
+ * its scan (a thousand databases in one directory read it once, not a thousand times).
+ */
+const scans = new Map<string, Promise<DiskcacheValues | null>>();
+
 /** Logs one warning when diskcache value files sit beside the database; never throws. */
 export async function warnDiskcacheValues(dbPath: string, log: Logger): Promise<void> {
-  const v = await detectDiskcacheValues(dbPath).catch(() => null);
+  const dir = path.dirname(path.resolve(dbPath));
+  let scan = scans.get(dir);
+  if (!scan) {
+    scan = detectDiskcacheValues(dbPath).catch(() => null);
+    scans.set(dir, scan);
+    // Kept for the start-up burst only: a restart of one database later scans again.
+    void scan.then(() => setTimeout(() => scans.delete(dir), 60_000).unref());
+  }
+  const v = await scan;
   if (!v) return;
   const some = v.complete ? `${v.count}` : `at least ${v.count}`;
   log.warn(

@@ -10,6 +10,11 @@ import { observe, statusOf, type DbStatus } from '../server/observe.js';
 import { DbReplicator } from './db-replicator.js';
 import { DirReplicators } from './dir-replicators.js';
 import { Heartbeat } from './heartbeat.js';
+import { PollScheduler } from './poll-scheduler.js';
+import { forEachBounded } from '../util/bounded.js';
+
+/** Databases starting at once: each lists its replicas first, and a thousand at once would hammer the server. */
+const START_CONCURRENCY = 8;
 
 export interface ServiceOptions {
   /** `replicate -once`: no heartbeat (as in Litestream, no background monitors). */
@@ -23,6 +28,8 @@ export class ReplicationService {
   readonly metrics: Metrics;
   private server: http.Server | null = null;
   private readonly heartbeat: Heartbeat | null;
+  /** One timer for every database's periodic jobs (poll-scheduler.ts). */
+  private readonly scheduler: PollScheduler;
 
   constructor(
     private readonly config: WalshipConfig,
@@ -45,6 +52,7 @@ export class ReplicationService {
           })),
         ),
     });
+    this.scheduler = new PollScheduler(undefined, (err) => log.error({ event: 'poll_job_failed', err: String(err) }, 'a periodic job threw'));
     this.replicators = config.dbs.map((db) => this.makeReplicator(db));
     this.dirs =
       config.dirs.length > 0
@@ -98,6 +106,7 @@ export class ReplicationService {
         l0RetentionMs: config.l0RetentionMs,
         shutdownSyncTimeoutMs: config.shutdownSyncTimeoutMs,
         lease: config.lease,
+        scheduler: this.scheduler,
       },
       this.log,
       this.metrics,
@@ -106,7 +115,7 @@ export class ReplicationService {
 
   /** Starts every replicator (each takes its database's lock first), then the HTTP listener. */
   async start(): Promise<void> {
-    for (const r of this.replicators) await r.start();
+    await forEachBounded(this.replicators, START_CONCURRENCY, (r) => r.start());
     await this.dirs?.start();
     if (this.config.addr) this.server = await startHttpServer(this.config.addr, observe(this.replicators, this.metrics, this.config.readyLagMs), this.log);
     this.heartbeat?.start();
