@@ -1,8 +1,7 @@
-// Replication of one database: triggers capture (chokidar on the WAL plus a fallback tick), runs
+// Replication of one database: triggers capture (watching the WAL, plus a poll), runs
 // walship's own checkpoints, compaction and snapshots, and feeds every replica's shipper.
-import { promises as fsp } from 'node:fs';
 import type { Logger } from 'pino';
-import type { LtxFileInfo, ReplicaClient } from '../replica/client.js';
+import type { ReplicaClient } from '../replica/client.js';
 import { LEVELS, SNAPSHOT_LEVEL } from '../replica/layout.js';
 import type { Metrics } from '../server/metrics.js';
 import { NotWalModeError } from '../sqlite/open.js';
@@ -19,9 +18,10 @@ import { ReplicaShipper, type ShipperStatus } from './replica-shipper.js';
 import { FenceIdentity, ReplicaFence } from './replica-fence.js';
 import { promoteFollower } from './promotion.js';
 import { ReplicatorLock } from './replicator-lock.js';
-import { backlogBoundBytes, planStagingPrune } from './staging-policy.js';
+import { StagingRoom } from './staging-room.js';
 import { Staging } from './staging.js';
-import { validateReplica, type ValidationResult } from './validation.js';
+import { ReplicaValidator } from './replica-validator.js';
+import type { ValidationResult } from './validation.js';
 import { sleep, Wakeup } from '../util/wakeup.js';
 
 export interface ReplicaTarget {
@@ -59,8 +59,6 @@ export interface DbReplicatorOptions {
 
 /** How long WAL events are gathered before a capture runs, at the least. */
 const COALESCE_MS = 3;
-/** Free space on the database's volume under which walship warns (or the database's size, if larger). */
-const VOLUME_LOW_BYTES = 256 * 1024 * 1024;
 /** How long closing a replica waits for operations still running after the shutdown deadline. */
 const CLOSE_GRACE_MS = 2_000;
 
@@ -98,9 +96,8 @@ export class DbReplicator {
   private lastSnapshotTxid = 0;
   private waitingLogged = false;
 
-  private stagedBytes = 0;
-  private freeBytes: number | null = null;
-  private volumeLow = false;
+  private readonly room: StagingRoom;
+  private readonly validator: ReplicaValidator;
   private lock: ReplicatorLock | null = null;
   private readonly identity: FenceIdentity;
 
@@ -110,6 +107,15 @@ export class DbReplicator {
     private readonly metrics: Metrics | null = null,
   ) {
     this.staging = new Staging(opts.dbPath);
+    this.room = new StagingRoom(opts.dbPath, this.staging, log);
+    this.validator = new ReplicaValidator({
+      dbPath: opts.dbPath,
+      scratchDir: this.staging.dir,
+      drainTimeoutMs: opts.shutdownSyncTimeoutMs,
+      log,
+      metrics,
+      onMismatch: () => this.wantSnapshot(),
+    });
     this.capture = new DatabaseCapture(opts.dbPath, this.staging, log, opts.busyTimeoutMs);
     this.identity = new FenceIdentity(this.staging.dir);
     this.shippers = opts.replicas.map((r) => {
@@ -122,12 +128,12 @@ export class DbReplicator {
 
   /** Free bytes on the database's volume, as of the last prune. */
   get volumeFreeBytes(): number | null {
-    return this.freeBytes;
+    return this.room.freeBytes;
   }
 
   /** Bytes of LTX files in staging, as of the last prune. */
   get stagingBytes(): number {
-    return this.stagedBytes;
+    return this.room.stagedBytes;
   }
 
   get dbPath(): string {
@@ -232,42 +238,21 @@ export class DbReplicator {
     return ok;
   }
 
-  private lastValidated = new Map<string, number>();
-
   /**
    * Checks replicas against the live database at one TXID: capture (with a checksum), ship, restore
-   * into a temporary file, compare. A mismatch logs an error, counts in a metric and takes a fresh
-   * snapshot. With `onlyIfChanged`, a replica already validated at the current TXID is skipped.
+   * into a temporary file, compare (replica-validator.ts). With `onlyIfChanged`, a replica already
+   * validated at the current TXID is skipped.
    */
-  async validate(replicaName?: string, onlyIfChanged = false): Promise<ValidationResult[]> {
+  validate(replicaName?: string, onlyIfChanged = false): Promise<ValidationResult[]> {
     const targets = this.shippers.filter((s) => !replicaName || s.name === replicaName);
-    const pos = this.capture.position?.txid ?? 0;
-    const due = onlyIfChanged ? targets.filter((s) => this.lastValidated.get(s.name) !== pos || pos === 0) : targets;
-    if (due.length === 0) return [];
-    const captured = await this.runExclusive(async () => {
-      if (!(await this.capture.open())) return null;
-      const r = await this.capture.capture({ snapshot: false, checksum: true });
-      this.afterCapture(r);
-      return r?.checksum ?? null;
-    });
-    if (!captured) return [];
-    const results: ValidationResult[] = [];
-    for (const shipper of due) {
-      const shipped = await shipper.drain(Date.now() + this.opts.shutdownSyncTimeoutMs);
-      const result = shipped
-        ? await validateReplica(shipper.name, shipper.client, captured.txid, captured.value, `${this.staging.dir}/validate-${shipper.name}.db`)
-        : { replica: shipper.name, txid: captured.txid, ok: false, expected: captured.value.toString(16), actual: null, error: 'replica did not take the files up to this TXID in time' };
-      results.push(result);
-      this.lastValidated.set(shipper.name, captured.txid);
-      this.metrics?.validations.inc({ db: this.dbPath, replica: shipper.name, result: result.ok ? 'ok' : result.actual ? 'mismatch' : 'error' });
-      if (result.ok) {
-        this.log.info({ db: this.dbPath, replica: shipper.name, event: 'validation_ok', txid: result.txid }, 'replica validated');
-      } else {
-        this.log.error({ db: this.dbPath, event: 'validation_failed', ...result }, 'replica does not match the database; taking a fresh snapshot');
-        this.wantSnapshot();
-      }
-    }
-    return results;
+    return this.validator.validate(targets, this.capture.position?.txid ?? 0, onlyIfChanged, () =>
+      this.runExclusive(async () => {
+        if (!(await this.capture.open())) return null;
+        const r = await this.capture.capture({ snapshot: false, checksum: true });
+        this.afterCapture(r);
+        return r?.checksum ?? null;
+      }),
+    );
   }
 
   /**
@@ -362,7 +347,7 @@ export class DbReplicator {
     const labels = { db: this.dbPath };
     if (result.l0) {
       this.metrics?.captures.inc(labels);
-      this.stagedBytes += result.l0.size;
+      this.room.added(result.l0.size);
       for (const s of this.shippers) s.noteCaptured(result.l0.maxTXID, result.l0.createdAt.getTime());
     }
     if (result.fullReason) {
@@ -372,7 +357,7 @@ export class DbReplicator {
       this.lastSnapshotAt = result.snapshot.createdAt.getTime();
       this.lastSnapshotTxid = result.snapshot.maxTXID;
       this.metrics?.snapshots.inc(labels);
-      this.stagedBytes += result.snapshot.size;
+      this.room.added(result.snapshot.size);
       this.log.info({ db: this.dbPath, event: 'snapshot', txid: result.snapshot.maxTXID, bytes: result.snapshot.size }, 'snapshot staged');
     }
     if (result.l0 || result.snapshot) {
@@ -442,11 +427,11 @@ export class DbReplicator {
    * nothing (a level compacts only what arrived since its last file), once per interval per database.
    */
   private async compact(level: number): Promise<void> {
-    const key = `${this.stagingWrites}|${this.volumeLow}|${this.shippers.map((s) => LEVELS.map((l) => s.remoteMax(l)).join(',')).join(';')}`;
+    const key = `${this.stagingWrites}|${this.room.volumeLow}|${this.shippers.map((s) => LEVELS.map((l) => s.remoteMax(l)).join(',')).join(';')}`;
     if (this.compactedAt.get(level) === key) {
       // The volume is still watched (a stat and a statfs): its warning and recovery do not wait for
       // a change, and a change of state makes the next run a full one (the key holds it).
-      if (level === 1) await this.runMaintenance(() => this.checkVolume()).catch(() => undefined);
+      if (level === 1) await this.runMaintenance(() => this.room.checkVolume()).catch(() => undefined);
       return;
     }
     try {
@@ -466,44 +451,8 @@ export class DbReplicator {
     }
   }
 
-  /**
-   * Drops staged files that every replica holds and that a higher level already covers. A replica
-   * whose backlog passed its limit stops holding files back; it is healed with a snapshot later.
-   */
-  private async pruneStaging(): Promise<void> {
-    const staged = new Map<number, LtxFileInfo[]>();
-    for (const l of LEVELS) staged.set(l, await this.staging.list(l));
-    const dbBytes = await this.checkVolume();
-    const plan = planStagingPrune(
-      staged,
-      this.shippers.map((s, i) => ({
-        remoteMax: (l: number) => s.remoteMax(l),
-        holdsStaging: s.holdsStaging,
-        backlogLimitBytes: backlogBoundBytes(this.opts.replicas[i]!.backlogLimitBytes, dbBytes),
-      })),
-      { volumeLow: this.volumeLow },
-    );
-    for (const i of plan.overflowed) this.shippers[i]!.markOverflowed();
-    for (const f of plan.remove) await this.staging.remove(f);
-    this.stagedBytes = plan.keptBytes;
-  }
-
-  /**
-   * Staging shares the application's volume. Says so, once per change, when that volume's free space
-   * falls under VOLUME_LOW_BYTES or the database's size (whichever is more), and when it recovers.
-   */
-  private async checkVolume(): Promise<number> {
-    const dbBytes = (await fsp.stat(this.dbPath).catch(() => null))?.size ?? 0;
-    const st = await fsp.statfs(this.staging.dir).catch(() => null);
-    if (!st) return dbBytes;
-    this.freeBytes = st.bavail * st.bsize;
-    const low = this.freeBytes < Math.max(VOLUME_LOW_BYTES, dbBytes);
-    if (low === this.volumeLow) return dbBytes;
-    this.volumeLow = low;
-    const fields = { db: this.dbPath, event: low ? 'volume_low' : 'volume_ok', freeBytes: this.freeBytes, stagedBytes: this.stagedBytes, dbBytes };
-    if (low) this.log.warn(fields, "the database's volume is nearly full; staging keeps only what every replica still needs, and a replica that is behind will be healed with a snapshot");
-    else this.log.info(fields, "the database's volume has room again");
-    return dbBytes;
+  private pruneStaging(): Promise<void> {
+    return this.room.prune(this.shippers, this.opts.replicas.map((r) => r.backlogLimitBytes));
   }
 
   private runExclusive<T>(fn: () => Promise<T>): Promise<T> {
