@@ -1,9 +1,10 @@
-// Many small databases in one sidecar (issue 15): N idle WAL-mode databases, each with its own
-// replica under one server (the audit sshd, so every SFTP request is counted; or file://). Measured
-// from outside: the time from spawn until the last database's first capture is on its replica,
-// the SSH connections sshd accepted, then over an idle window the sidecar's CPU seconds, its RSS
-// and the SFTP requests; last, the time until a database that appears at a configured path (absent
-// at start) is on its replica after its first commit.
+// Many small databases in one sidecar (issue 15): N idle WAL-mode databases in one directory,
+// replicated in directory mode (`dir`, `pattern: "*.db"`, `watch: true`), each to
+// <replica>/<its name> under one server (the audit sshd, so every SFTP request is counted; or
+// file://). Measured from outside: the time from spawn until the last database's first capture is on
+// its replica, the SSH connections sshd accepted, then over an idle window the sidecar's CPU
+// seconds, its RSS and the SFTP requests; last, the time until a database created in the directory
+// while walship runs is on its replica after its first commit.
 import { execFile } from 'node:child_process';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -35,18 +36,15 @@ export async function createDatabases(paths) {
   }
 }
 
-/** Writes a walship config: one entry per database, each with its own replica path. */
-async function writeConfig(file, { dbs, replicaOf, replica, addrPort }) {
-  const lines = [`addr: 127.0.0.1:${addrPort}`, 'dbs:'];
-  for (const db of dbs) {
-    lines.push(`  - path: ${db}`, '    replicas:');
-    if (replica.type === 'sftp') {
-      lines.push(`      - url: ${replica.sshd.sftpUrl(replicaOf(db))}`);
-      lines.push(`        key-path: ${replica.sshd.clientKey.privateKeyPath}`);
-      lines.push(`        host-key: "${replica.sshd.hostKeyLine}"`);
-    } else {
-      lines.push(`      - url: file://${replicaOf(db)}`);
-    }
+/** Writes a walship config: one directory entry, watched, with one replica root. */
+async function writeConfig(file, { dir, replicaRoot, replica, addrPort }) {
+  const lines = [`addr: 127.0.0.1:${addrPort}`, 'dbs:', `  - dir: ${dir}`, '    pattern: "*.db"', '    watch: true', '    replicas:'];
+  if (replica.type === 'sftp') {
+    lines.push(`      - url: ${replica.sshd.sftpUrl(replicaRoot)}`);
+    lines.push(`        key-path: ${replica.sshd.clientKey.privateKeyPath}`);
+    lines.push(`        host-key: "${replica.sshd.hostKeyLine}"`);
+  } else {
+    lines.push(`      - url: file://${replicaRoot}`);
   }
   await fsp.writeFile(file, `${lines.join('\n')}\n`);
 }
@@ -75,11 +73,13 @@ export async function manyDbsScenario(b, { n, idleMs, startTimeoutMs = 600_000 }
   const app = path.join(dir, 'app');
   const dbs = Array.from({ length: n }, (_, i) => path.join(app, `db${String(i).padStart(4, '0')}.db`));
   const late = path.join(app, 'late.db');
-  const replicaOf = (db) => path.join(dir, 'replica', path.basename(db, '.db'));
+  // Directory mode: each database goes to <replica root>/<its path relative to the directory>.
+  const replicaRoot = path.join(dir, 'replica');
+  const replicaOf = (db) => path.join(replicaRoot, path.relative(app, db));
   await createDatabases(dbs);
   const addrPort = await freePort();
   const cfg = path.join(dir, 'walship.yml');
-  await writeConfig(cfg, { dbs: [...dbs, late], replicaOf, replica: server ? { type: 'sftp', sshd: server } : { type: 'file' }, addrPort });
+  await writeConfig(cfg, { dir: app, replicaRoot, replica: server ? { type: 'sftp', sshd: server } : { type: 'file' }, addrPort });
 
   const logFrom = server ? server.logs.split('\n').length : 0;
   const markStart = server ? await server.mark() : 0;
@@ -137,7 +137,7 @@ export async function manyDbsScenario(b, { n, idleMs, startTimeoutMs = 600_000 }
   const requestsPerHour = server ? (reqs.length * 3_600_000) / windowMs : null;
   const cpuSPerMin = (cpuS * 60_000) / windowMs;
 
-  // Pickup: the database at the configured path that did not exist at start.
+  // Pickup: a database created in the watched directory while walship runs.
   const lateL0 = path.join(replicaOf(late), 'ltx', '0');
   await createDatabases([late]);
   const tCommit = now();

@@ -113,7 +113,7 @@ describe(`compose.yaml profile s3 with ${isPodman ? 'podman-compose' : 'docker-c
     // The app first, then the sidecar (podman-compose would stop them the other way round).
     for (const service of ['s3-app', 's3-walship']) await p.step(['stop', '-t', '60', service], { profiles: ['s3'] });
     const walship = await p.containerOf('s3-walship');
-    expect(await exitCodeOf(walship)).toBe(0);
+    expect(await exitCodeOf(walship), (await logsOf(walship)).slice(-4000)).toBe(0);
     const stopped = (await jsonLogs(walship)).filter((l) => l.event === 'stopped').pop();
     expect(stopped?.shipped, JSON.stringify(stopped)).toBe(true);
 
