@@ -50,7 +50,7 @@ export class DbWatcher {
       this.watchDir();
       return;
     }
-    void this.unwatchDir();
+    if (this.dirWatcher) this.unwatchDir().catch((err: unknown) => this.onError(err));
     for (const p of paths) {
       if (this.watched.has(p) || !existsSync(p)) continue;
       this.watchFile(p, p === this.dbPath ? 'db' : 'wal');
