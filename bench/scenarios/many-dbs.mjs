@@ -60,6 +60,26 @@ async function hasLtx(dir) {
   return names.some((n) => n.endsWith('.ltx'));
 }
 
+/**
+ * Waits (bounded by `timeoutMs`, or until `gaveUp()`) until every directory holds an LTX file,
+ * checking only those still missing one; returns how many still miss one.
+ */
+async function missingLtx(dirs, timeoutMs, stepMs, gaveUp = () => false) {
+  let pending = dirs;
+  await waitFor(
+    async () => {
+      if (gaveUp()) return true;
+      const still = [];
+      for (const d of pending) if (!(await hasLtx(d))) still.push(d);
+      pending = still;
+      return pending.length === 0;
+    },
+    timeoutMs,
+    stepMs,
+  );
+  return pending.length;
+}
+
 /** SSH connections sshd accepted (its VERBOSE log), since `from` lines. */
 function acceptedSince(sshd, from) {
   return sshd.logs.split('\n').slice(from).filter((l) => l.includes('Accepted publickey')).length;
@@ -88,56 +108,22 @@ export async function manyDbsScenario(b, { n, idleMs, startTimeoutMs = 600_000, 
   const t0 = now();
   s.spawn();
   // Started: every database's first capture is on its replica.
-  const l0s = dbs.map((db) => path.join(replicaOf(db), 'ltx', '0'));
-  let pending = l0s;
-  const started = await waitFor(
-    async () => {
-      if (!s.running) return true;
-      const still = [];
-      for (const d of pending) if (!(await hasLtx(d))) still.push(d);
-      pending = still;
-      return pending.length === 0;
-    },
-    startTimeoutMs,
-    250,
-  );
+  const startPending = await missingLtx(dbs.map((db) => path.join(replicaOf(db), 'ltx', '0')), startTimeoutMs, 250, () => !s.running);
   const startupMs = now() - t0;
   if (!s.running) throw new Error(`many-dbs: walship exited (${s.exitCode}):\n${s.tail(30)}`);
-  if (!started) throw new Error(`many-dbs: ${pending.length} of ${n} databases not on their replica after ${startTimeoutMs / 1000}s:\n${s.tail(30)}`);
+  if (startPending > 0) throw new Error(`many-dbs: ${startPending} of ${n} databases not on their replica after ${startTimeoutMs / 1000}s:\n${s.tail(30)}`);
   b.log(`  all ${n} on their replicas ${(startupMs / 1000).toFixed(1)} s after spawn`);
   const connectionsAtStart = server ? acceptedSince(server, logFrom) : null;
   const requestsAtStart = server ? (await server.requestsSince(markStart)).length : null;
 
   // Idle means after the work the start causes: each database's first level-1 compaction (30 s
   // after its start, by default) is on its replica.
-  let unsettled = dbs.map((db) => path.join(replicaOf(db), 'ltx', '1'));
-  const settled = await waitFor(
-    async () => {
-      const still = [];
-      for (const d of unsettled) if (!(await hasLtx(d))) still.push(d);
-      unsettled = still;
-      return unsettled.length === 0;
-    },
-    180_000,
-    1000,
-  );
-  if (!settled) b.log(`  ${unsettled.length} databases have no level-1 file on their replica yet; measuring anyway`);
+  const unsettled = await missingLtx(dbs.map((db) => path.join(replicaOf(db), 'ltx', '1')), 180_000, 1000);
+  if (unsettled > 0) b.log(`  ${unsettled} databases have no level-1 file on their replica yet; measuring anyway`);
   // And, in the full run, the first level-2 compaction (at the default 5 min interval, spread over
   // it): until then, the window would count the start's own work as idle cost.
-  let unsettled2 = settleLevel2Ms > 0 ? dbs.map((db) => path.join(replicaOf(db), 'ltx', '2')) : [];
-  const settled2 =
-    settleLevel2Ms === 0 ||
-    (await waitFor(
-      async () => {
-        const still = [];
-        for (const d of unsettled2) if (!(await hasLtx(d))) still.push(d);
-        unsettled2 = still;
-        return unsettled2.length === 0;
-      },
-      settleLevel2Ms,
-      2000,
-    ));
-  if (!settled2) b.log(`  ${unsettled2.length} databases have no level-2 file on their replica yet; measuring anyway`);
+  const unsettled2 = settleLevel2Ms > 0 ? await missingLtx(dbs.map((db) => path.join(replicaOf(db), 'ltx', '2')), settleLevel2Ms, 2000) : 0;
+  if (unsettled2 > 0) b.log(`  ${unsettled2} databases have no level-2 file on their replica yet; measuring anyway`);
   await sleep(3000);
   const mark = server ? await server.mark() : 0;
   const cpu0 = s.cpuSeconds();
@@ -168,7 +154,7 @@ export async function manyDbsScenario(b, { n, idleMs, startTimeoutMs = 600_000, 
     connectionsAtStart,
     connections,
     requestsAtStart,
-    settledLevel2: settleLevel2Ms > 0 ? settled2 : null,
+    settledLevel2: settleLevel2Ms > 0 ? unsettled2 === 0 : null,
     idleMs: round(windowMs, 0),
     idleRequests: server ? reqs.length : null,
     idleRequestsByType: server ? byType(reqs) : null,
