@@ -1,7 +1,6 @@
 // walship restore -config FILE (no DB_PATH): every database of the config, directory entries'
 // included (replication/restore-targets.ts finds them, restore/restore-all.ts restores them); this
 // file reads the flags and prints.
-import type { IntegrityCheck } from '../restore/apply.js';
 import { createLogger } from '../log.js';
 import { createReplicaClient } from '../replica/factory.js';
 import { planReport, planReportText } from '../restore/plan-report.js';
@@ -11,7 +10,7 @@ import { restore } from '../restore/restore.js';
 import type { ParsedArgs } from './args.js';
 import { loadConfigFromArgs, selectReplicas } from './config-source.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './errors.js';
-import { parseParallelism, parseTarget, resultJson } from './restore-flags.js';
+import { parseTarget, restoreFlags, resultJson } from './restore-flags.js';
 import { renderTable } from './table.js';
 
 /** Databases restored at once (each also fetches -parallelism files at once). */
@@ -23,11 +22,9 @@ export async function restoreAllCommand(args: ParsedArgs): Promise<number> {
   }
   if (args.booleans.has('f') || args.booleans.has('follow')) throw new UsageError('restore: -f needs a DB_PATH');
   const target = parseTarget(undefined, args.strings.get('timestamp'));
-  const integrity = args.strings.get('integrity-check') ?? 'quick';
-  if (!['none', 'quick', 'full'].includes(integrity)) throw new UsageError(`restore: -integrity-check must be none, quick or full, not "${integrity}"`);
-  const parallelism = parseParallelism(args.strings.get('parallelism'));
+  const flags = restoreFlags(args);
+  const { integrity, dryRun } = flags;
   const json = args.booleans.has('json');
-  const dryRun = args.booleans.has('dry-run');
   const replicaName = args.strings.get('replica');
 
   const loaded = loadConfigFromArgs(args, true)!;
@@ -42,16 +39,7 @@ export async function restoreAllCommand(args: ParsedArgs): Promise<number> {
     restoreOne: async (db) => {
       const clients = selectReplicas(db, replicaName).map((r) => ({ name: r.name, client: createReplicaClient(r, { logger: log }) }));
       try {
-        return await restore({
-          replicas: clients,
-          outputPath: db.path,
-          target,
-          integrity: integrity as IntegrityCheck,
-          ifDbNotExists: args.booleans.has('if-db-not-exists'),
-          ifReplicaExists: args.booleans.has('if-replica-exists'),
-          dryRun,
-          parallelism,
-        });
+        return await restore({ replicas: clients, outputPath: db.path, target, ...flags });
       } finally {
         await Promise.all(clients.map((c) => c.client.close().catch(() => undefined)));
       }

@@ -4,6 +4,8 @@ import { parseDuration } from '../config/duration.js';
 import type { RestoreTarget } from '../restore/plan.js';
 import { formatTXID } from '../ltx/format.js';
 import type { RestoreOutcome } from '../restore/restore.js';
+import type { IntegrityCheck } from '../restore/apply.js';
+import type { ParsedArgs } from './args.js';
 import { UsageError } from './errors.js';
 
 export function parseParallelism(v: string | undefined): number | undefined {
@@ -42,4 +44,25 @@ export function resultJson(outcome: RestoreOutcome, dbPath: string, integrity: s
     return { db_path: dbPath, replica: outcome.replica, txid: formatTXID(outcome.txid), files: outcome.files, duration_ms: durationMs, integrity_check: integrity };
   }
   return { db_path: dbPath, skipped: outcome.kind };
+}
+
+/** The flags restoring one database and restoring every database of a config take alike. */
+export interface RestoreFlags {
+  integrity: IntegrityCheck;
+  ifDbNotExists: boolean;
+  ifReplicaExists: boolean;
+  dryRun: boolean;
+  parallelism: number | undefined;
+}
+
+export function restoreFlags(args: ParsedArgs): RestoreFlags {
+  const integrity = args.strings.get('integrity-check') ?? 'quick';
+  if (integrity !== 'none' && integrity !== 'quick' && integrity !== 'full') throw new UsageError(`restore: -integrity-check must be none, quick or full, not "${integrity}"`);
+  return {
+    integrity,
+    ifDbNotExists: args.booleans.has('if-db-not-exists'),
+    ifReplicaExists: args.booleans.has('if-replica-exists'),
+    dryRun: args.booleans.has('dry-run'),
+    parallelism: parseParallelism(args.strings.get('parallelism')),
+  };
 }

@@ -3,14 +3,13 @@ import path from 'node:path';
 import type { ReplicaConfig } from '../config/types.js';
 import { createLogger } from '../log.js';
 import { createReplicaClient } from '../replica/factory.js';
-import type { IntegrityCheck } from '../restore/apply.js';
 import { planReport, planReportText } from '../restore/plan-report.js';
 import { restore, type RestoreOutcome } from '../restore/restore.js';
 import { parseArgs, usage, type FlagSpec } from './args.js';
 import { CONFIG_FLAGS, findDb, isReplicaUrl, loadConfigFromArgs, replicaFromUrl, selectReplicas } from './config-source.js';
 import { EXIT_OK, UsageError } from './errors.js';
 import { renderTable } from './table.js';
-import { durationFlag, parseParallelism, parseTarget, resultJson } from './restore-flags.js';
+import { durationFlag, parseTarget, restoreFlags, resultJson } from './restore-flags.js';
 import { restoreAllCommand } from './restore-all.js';
 import { DEFAULTS } from '../config/types.js';
 import { follow } from '../follow/follow.js';
@@ -55,11 +54,10 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
   if (args.positionals.length !== 1) throw new UsageError('restore: give exactly one DB_PATH or REPLICA_URL (or -config FILE alone, to restore every database in it)');
   const source = args.positionals[0]!;
   const target = parseTarget(args.strings.get('txid'), args.strings.get('timestamp'));
-  const integrity = args.strings.get('integrity-check') ?? 'quick';
-  if (!['none', 'quick', 'full'].includes(integrity)) throw new UsageError(`restore: -integrity-check must be none, quick or full, not "${integrity}"`);
-  const parallelism = parseParallelism(args.strings.get('parallelism'));
+  const flags = restoreFlags(args);
+  const { integrity } = flags;
   const json = args.booleans.has('json');
-  const dryRun = args.booleans.has('dry-run');
+  const { dryRun } = flags;
 
   const following = args.booleans.has('f') || args.booleans.has('follow');
   if (following && target.txid !== undefined) throw new UsageError('restore: -f follows the latest state; it cannot be used with -txid');
@@ -98,9 +96,9 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
         const outcome = await follow({
           replicas: clients,
           outputPath,
-          integrity: integrity as IntegrityCheck,
-          ifDbNotExists: args.booleans.has('if-db-not-exists'),
-          ifReplicaExists: args.booleans.has('if-replica-exists'),
+          integrity,
+          ifDbNotExists: flags.ifDbNotExists,
+          ifReplicaExists: flags.ifReplicaExists,
           intervalMs,
           busyTimeoutMs: 5000,
           addr: args.strings.get('addr') ?? loaded?.config.addr ?? null,
@@ -122,16 +120,7 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
         sup.dispose();
       }
     }
-    const outcome = await restore({
-      replicas: clients,
-      outputPath,
-      target,
-      integrity: integrity as IntegrityCheck,
-      ifDbNotExists: args.booleans.has('if-db-not-exists'),
-      ifReplicaExists: args.booleans.has('if-replica-exists'),
-      dryRun,
-      parallelism,
-    });
+    const outcome = await restore({ replicas: clients, outputPath, target, ...flags });
     switch (outcome.kind) {
       case 'database-exists':
         log.info({ event: 'restore_skipped', db: outputPath, reason: 'database exists' }, 'database exists; nothing restored');
