@@ -95,7 +95,10 @@ export class FollowerDb {
       const oldPage1 = await this.readPage(1);
 
       const nonce = randomInt(0, 0x100000000);
-      const jh = await fsp.open(journalPath, 'wx');
+      // A journal still there is one SQLite found not hot when it took its lock above (a hot one it
+      // rolls back first): a follower died after creating it, before its header was written. It
+      // holds nothing, and is overwritten.
+      const jh = await fsp.open(journalPath, 'w');
       try {
         await jh.write(encodeJournalHeader({ records: saved.size, nonce, sizeBefore, pageSize: ps }));
         let batch: Buffer[] = [];

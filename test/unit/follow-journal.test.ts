@@ -9,6 +9,10 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeJournalHeader, encodeJournalRecord, journalChecksum } from '../../src/follow/journal.js';
 import { followerPageOne, readChangeCounter } from '../../src/follow/page-one.js';
+import { FollowerDb } from '../../src/follow/follower-db.js';
+import { PageSpool } from '../../src/follow/page-spool.js';
+import { ltxHeader } from '../../src/ltx/format.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 let dir = '';
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,4 +85,42 @@ describe('follower rollback journal', () => {
     expect(f.readUInt32BE(28)).toBe(99);
     expect(f.readUInt32BE(92)).toBe(42);
   });
+
+  // A follower killed between creating its journal and writing the journal's header leaves an empty
+  // (or zero-headed) `-journal`. SQLite does not count it as hot, so nothing removes it; the next
+  // apply must not stop on it, or the follower retries the same file for ever.
+  for (const [name, leftover] of [
+    ['an empty journal', Buffer.alloc(0)],
+    ['a journal whose header is zeros', Buffer.alloc(4096)],
+  ] as const) {
+    it(`the next apply goes through ${name} a killed follower left, and the database is the new state`, async () => {
+      dir = mkdtempSync(path.join(os.tmpdir(), 'walship-journal-'));
+      const file = path.join(dir, 'f.db');
+      const target = path.join(dir, 'target.db');
+      makeDb(file);
+      // The state to reach: the same database with rows changed and added, in rollback mode.
+      writeFileSync(target, readFileSync(file));
+      const t = new Database(target);
+      t.exec("UPDATE t SET v = randomblob(2000) WHERE n % 7 = 0; INSERT INTO t SELECT n + 50, randomblob(3000) FROM t WHERE n <= 20");
+      t.close();
+      const want = execFileSync('sqlite3', [target, '.dump'], { encoding: 'utf8' });
+      const bytes = readFileSync(target);
+      const ps = 4096;
+      const commit = bytes.length / ps;
+
+      writeFileSync(`${file}-journal`, leftover);
+      const db = await FollowerDb.open(file, 1000);
+      const spool = await PageSpool.create(path.join(dir, 'pending.pages'), ps);
+      try {
+        for (let p = 1; p <= commit; p++) await spool.add(p, bytes.subarray((p - 1) * ps, p * ps));
+        await db.apply(ltxHeader({ pageSize: ps, commit, minTXID: 2, maxTXID: 2, timestamp: Date.now() }), spool);
+      } finally {
+        await spool.dispose();
+        await db.close();
+      }
+      expect(existsSync(`${file}-journal`)).toBe(false);
+      expect(execFileSync('sqlite3', [file, '.dump'], { encoding: 'utf8' })).toBe(want);
+      expect(pyDumpAndCheck(file)).toMatch(/^ok\n\(70, /);
+    });
+  }
 });
