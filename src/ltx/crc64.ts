@@ -4,7 +4,12 @@
 // a compaction that decodes thousands of files side by side would hold thousands of them. So every
 // Crc64 shares one instance and keeps only its own state, swapped in (load/save, a few bytes) when
 // another Crc64 used the instance last. A single stream, the common case, never swaps.
-import { createCRC64, type IHasher } from 'hash-wasm';
+import { createRequire } from 'node:module';
+import type { IHasher } from 'hash-wasm';
+
+// hash-wasm's index bundles every algorithm it has (about 4 MB of resident memory once parsed); its
+// CRC-64 build alone is a few hundred KB.
+const { createCRC64 } = createRequire(import.meta.url)('hash-wasm/dist/crc64.umd.min.js') as { createCRC64: (polynomial: string) => Promise<IHasher> };
 
 const ISO_POLYNOMIAL = 'D800000000000000';
 
