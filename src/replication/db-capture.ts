@@ -54,6 +54,16 @@ export interface CaptureOptions {
 
 const ENCODE_BATCH = 256;
 
+/**
+ * Idle passes after a change that still move the pin; after them, files that stay as they are
+ * leave it where it is. A moved pin takes a fresh read mark: one taken while an application's
+ * checkpoint was still under way may be a WAL read mark that holds back a later TRUNCATE or
+ * RESTART, and the first idle pass after the checkpoint ends takes the one it would now take for
+ * good (read mark 0 once every frame is in the database file). With nothing written since, another
+ * move takes that same mark again: two SQLite calls a poll, for each idle database, for nothing.
+ */
+export const IDLE_PIN_MOVES = 2;
+
 export class DatabaseCapture {
   private pin: PinnedReader | null = null;
   /**
@@ -78,6 +88,8 @@ export class DatabaseCapture {
   private lastLook = '';
   /** The last capture() was an ifChanged pass that found nothing changed. */
   skippedUnchanged = false;
+  /** Idle passes left that move the pin (IDLE_PIN_MOVES after each pass that found a change). */
+  private idleMovesLeft = 0;
 
   constructor(
     readonly dbPath: string,
@@ -179,7 +191,7 @@ export class DatabaseCapture {
 
   /**
    * The idle poll, synchronous: when the database and WAL files look exactly as the last pass left
-   * them, moves the pin (see capture()) and returns true; otherwise (or with no pin yet) returns
+   * them, moves the pin at most IDLE_PIN_MOVES times after a change (see capture()) and returns true; otherwise (or with no pin yet) returns
    * false and a capture pass is needed. Two stats and two SQLite calls, no promise: with a thousand
    * databases polled every second, the asynchronous stats' thread-pool round trips were most of an
    * idle sidecar's CPU. The files are local (SQLite's WAL needs shared memory, so no network file
@@ -189,8 +201,19 @@ export class DatabaseCapture {
     if (!this.pin || this.lastLook === '') return false;
     const look = `${fileLook(statSync(this.dbPath, { throwIfNoEntry: false }) ?? null)}|${fileLook(statSync(`${this.dbPath}-wal`, { throwIfNoEntry: false }) ?? null)}`;
     if (look !== this.lastLook) return false;
-    this.pin.moveForward();
+    this.idleMove();
     return true;
+  }
+
+  /** Pin moves so far (idle ones included), for tests and diagnosis. */
+  get pinMoves(): number {
+    return this.pin?.moves ?? 0;
+  }
+
+  private idleMove(): void {
+    if (this.idleMovesLeft <= 0) return;
+    this.idleMovesLeft--;
+    this.pin!.moveForward();
   }
 
   /** One capture pass. Returns null when there was nothing new (and nothing was written). */
@@ -200,16 +223,18 @@ export class DatabaseCapture {
     const db = statSync(this.dbPath, { throwIfNoEntry: false }) ?? null;
     const wal = statSync(`${this.dbPath}-wal`, { throwIfNoEntry: false }) ?? null;
     const look = `${fileLook(db)}|${fileLook(wal)}`;
-    // An idle poll ends here: two stats and nothing read. The pin still moves (two SQLite calls): a
-    // checkpoint of the application's may be waiting for it to leave the WAL, and with the files as
-    // the last pass left them, every frame in the WAL is captured, so moving it exposes nothing.
+    // An idle poll ends here: two stats and nothing read. For IDLE_PIN_MOVES passes after a change
+    // the pin still moves (two SQLite calls): a checkpoint of the application's may be waiting for
+    // it to leave the WAL, and with the files as the last pass left them, every frame in the WAL is
+    // captured, so moving it exposes nothing.
     this.skippedUnchanged = opts.ifChanged === true && look === this.lastLook && !opts.snapshot && this.pin !== null;
     if (this.skippedUnchanged) {
-      this.pin!.moveForward();
+      this.idleMove();
       return null;
     }
     if (!(await this.ensureSameFile(db))) return null;
     this.lastLook = look;
+    this.idleMovesLeft = IDLE_PIN_MOVES;
     // The pin moves before the WAL is read, so it never protects less than is captured.
     this.pin!.moveForward();
     const result = await this.captureLocked(opts);

@@ -8,6 +8,8 @@ export class PinnedReader {
   private pinned: Database.Database;
   private spare: Database.Database;
   private pinnedHolds = false;
+  /** Moves so far. */
+  moves = 0;
 
   constructor(
     readonly dbPath: string,
@@ -45,6 +47,7 @@ export class PinnedReader {
    */
   moveForward(): void {
     if (!this.pinnedHolds) return this.pin();
+    this.moves++;
     beginRead(this.spare);
     endRead(this.pinned, true);
     [this.pinned, this.spare] = [this.spare, this.pinned];
