@@ -23,14 +23,23 @@ const BARRIER_ATTEMPTS = 20;
 const BARRIER_RETRY_MS = 25;
 
 export class Checkpointer {
-  private readonly barrier: Database.Database;
+  /** Opened at the first checkpoint and closed again when the database goes idle (release()). */
+  private conn: Database.Database | null = null;
 
   constructor(
-    dbPath: string,
+    private readonly dbPath: string,
     private readonly pin: PinnedReader,
-  ) {
+  ) {}
+
+  /** 1 while the barrier's connection is open, else 0. */
+  get connections(): number {
+    return this.conn ? 1 : 0;
+  }
+
+  private get barrier(): Database.Database {
     // A zero busy timeout: waiting happens in the event loop below, not inside SQLite.
-    this.barrier = openOwnConnection(dbPath, 0);
+    this.conn ??= openOwnConnection(this.dbPath, 0);
+    return this.conn;
   }
 
   /**
@@ -91,9 +100,20 @@ export class Checkpointer {
     }
   }
 
+  /**
+   * Closes the barrier's connection (about 150 KB of SQLite's memory) until the next checkpoint.
+   * Only between checkpoints. SQLite keeps the file descriptor of a closed connection while another
+   * connection of this process holds a lock on the file, so the pin's lock stays.
+   */
+  release(): void {
+    if (!this.conn) return;
+    if (this.conn.inTransaction) this.conn.exec('ROLLBACK');
+    this.conn.close();
+    this.conn = null;
+  }
+
   close(): void {
-    if (this.barrier.inTransaction) this.barrier.exec('ROLLBACK');
-    this.barrier.close();
+    this.release();
   }
 
   private async acquireBarrier(): Promise<boolean> {

@@ -6,22 +6,32 @@ import { openOwnConnection } from './open.js';
 
 export class PinnedReader {
   private pinned: Database.Database;
-  private spare: Database.Database;
+  /** The second connection, opened when needed and closed while the database is idle (releaseSpare). */
+  private sparedb: Database.Database | null = null;
   private pinnedHolds = false;
   /** Moves so far. */
   moves = 0;
 
   constructor(
     readonly dbPath: string,
-    busyTimeoutMs: number,
+    private readonly busyTimeoutMs: number,
   ) {
     this.pinned = openOwnConnection(dbPath, busyTimeoutMs);
-    try {
-      this.spare = openOwnConnection(dbPath, busyTimeoutMs);
-    } catch (err) {
-      this.pinned.close();
-      throw err;
-    }
+  }
+
+  private get spare(): Database.Database {
+    this.sparedb ??= openOwnConnection(this.dbPath, this.busyTimeoutMs);
+    return this.sparedb;
+  }
+
+  /**
+   * Closes the spare connection (about 150 KB of SQLite's memory each) until the next move: for an
+   * idle database, where the pin stays put. The pin's read and its lock are untouched: SQLite keeps
+   * the file descriptor of a closed connection while another of this process holds a lock on it.
+   */
+  releaseSpare(): void {
+    this.sparedb?.close();
+    this.sparedb = null;
   }
 
   /** True while a read transaction is held. */
@@ -48,15 +58,22 @@ export class PinnedReader {
   moveForward(): void {
     if (!this.pinnedHolds) return this.pin();
     this.moves++;
-    beginRead(this.spare);
+    const next = this.spare;
+    beginRead(next);
     endRead(this.pinned, true);
-    [this.pinned, this.spare] = [this.spare, this.pinned];
+    this.sparedb = this.pinned;
+    this.pinned = next;
   }
 
   /** Drops the read transaction: only for a checkpoint, under the write barrier. */
   releaseAll(): void {
     endRead(this.pinned, this.pinnedHolds);
     this.pinnedHolds = false;
+  }
+
+  /** SQLite connections open now: the pin's, and the spare's while it is open. */
+  get connections(): number {
+    return this.sparedb ? 2 : 1;
   }
 
   /** A connection with no transaction open, for running checkpoints. */
@@ -67,7 +84,7 @@ export class PinnedReader {
   close(): void {
     this.releaseAll();
     this.pinned.close();
-    this.spare.close();
+    this.releaseSpare();
   }
 }
 

@@ -30,7 +30,7 @@ print(json.dumps(r))`;
 }
 
 describe('the read pin of an idle database', () => {
-  it(`moves in at most ${IDLE_PIN_MOVES} idle passes after a change, and an application TRUNCATE after that still completes`, async () => {
+  it(`moves in at most ${IDLE_PIN_MOVES} idle passes after a change, then keeps one SQLite connection open; an application TRUNCATE after that still completes`, async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'walship-idle-pin-'));
     const db = path.join(dir, 'app.db');
     app(db, ['PRAGMA journal_mode=WAL', 'CREATE TABLE t (n INTEGER PRIMARY KEY, v BLOB)', ...Array.from({ length: 20 }, (_, i) => `INSERT INTO t VALUES (${i + 1}, randomblob(500))`)]);
@@ -55,11 +55,27 @@ describe('the read pin of an idle database', () => {
     for (let i = 0; i < 10; i++) expect(capture.idlePass()).toBe(true);
     expect(capture.pinMoves - before).toBe(IDLE_PIN_MOVES);
 
+    // Idle, it keeps the pin's connection alone open.
+    expect(capture.connections).toBe(1);
+
     // The pin no longer moves, and still holds no TRUNCATE back: busy 0, an empty WAL.
     expect(app(db, ['PRAGMA wal_checkpoint(TRUNCATE)'], 2000)).toEqual([[0, 0, 0]]);
     // And what the application commits next is captured whole.
     app(db, ['INSERT INTO t VALUES (101, randomblob(500))']);
     expect(capture.idlePass()).toBe(false);
     expect((await capture.capture({ snapshot: false, ifChanged: true }))?.l0?.maxTXID).toBe(3);
+    expect(capture.connections).toBe(2);
+    // walship's own checkpoint opens its barrier connection again, and copies every frame.
+    const cp = await capture.checkpoint('PASSIVE');
+    expect(cp.checkpoint).toMatchObject({ mode: 'PASSIVE', busy: 0 });
+    expect(cp.checkpoint!.checkpointedFrames).toBe(cp.checkpoint!.logFrames);
+    expect(capture.connections).toBe(3);
+    for (let i = 0; i < IDLE_PIN_MOVES + 1; i++) capture.idlePass() || (await capture.capture({ snapshot: false, ifChanged: true }));
+    for (let i = 0; i < IDLE_PIN_MOVES + 1; i++) expect(capture.idlePass()).toBe(true);
+    expect(capture.connections).toBe(1);
+    // A commit after that is captured, its TXID following on.
+    app(db, ['INSERT INTO t VALUES (102, randomblob(500))']);
+    expect(capture.idlePass()).toBe(false);
+    expect((await capture.capture({ snapshot: false, ifChanged: true }))?.l0?.maxTXID).toBe(4);
   });
 });
