@@ -13,6 +13,7 @@ import { SNAPSHOT_LEVEL } from '../replica/layout.js';
 import { Checkpointer, type CheckpointMode, type CheckpointResult } from '../sqlite/checkpoint.js';
 import { parseDbHeader } from '../sqlite/db-header.js';
 import { PinnedReader } from '../sqlite/pinned-reader.js';
+import { WalIndex } from '../sqlite/wal-index.js';
 import { WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE, type RunningChecksum } from '../sqlite/wal-format.js';
 import { checksumAt, readWalHeader, scanWal, type WalScan } from '../sqlite/wal-scanner.js';
 import { PageSource } from '../sqlite/page-source.js';
@@ -43,9 +44,9 @@ export interface CaptureOptions {
   /** Also stage a level-9 snapshot at the captured position. */
   snapshot: boolean;
   /**
-   * Do nothing (not even move the pin) when the database and WAL files look exactly as at the last
-   * pass: size, modification time and inode. For the fallback poll, so an idle database costs two
-   * stats a poll.
+   * Do nothing but the idle pin moves (see IDLE_PIN_MOVES) when the database and WAL files look
+   * exactly as at the last pass (size, modification time and inode, and the WAL index's checkpoint
+   * state). For the fallback poll, so an idle database costs two stats and a small read a poll.
    */
   ifChanged?: boolean;
   /** Also checksum the whole database at the captured position. */
@@ -58,9 +59,10 @@ const ENCODE_BATCH = 256;
  * Idle passes after a change that still move the pin; after them, files that stay as they are
  * leave it where it is. A moved pin takes a fresh read mark: one taken while an application's
  * checkpoint was still under way may be a WAL read mark that holds back a later TRUNCATE or
- * RESTART, and the first idle pass after the checkpoint ends takes the one it would now take for
- * good (read mark 0 once every frame is in the database file). With nothing written since, another
- * move takes that same mark again: two SQLite calls a poll, for each idle database, for nothing.
+ * RESTART. The checkpoint's end changes the WAL index's nBackfill, which the idle poll's look
+ * includes, so the pass after it moves the pin to the mark it now takes for good (read mark 0 once
+ * every frame is in the database file); these idle moves are a second line. With nothing changed
+ * since, another move takes that same mark again: two SQLite calls a poll, per database, for nothing.
  */
 export const IDLE_PIN_MOVES = 2;
 
@@ -73,6 +75,8 @@ export class DatabaseCapture {
    */
   private dbFile: FileHandle | null = null;
   private checkpointer: Checkpointer | null = null;
+  /** Opened after the pin's connection, closed after SQLite's connections (see WalIndex). */
+  private walIndex: WalIndex | null = null;
   private dbIno = 0;
   private pos: CapturePosition | null = null;
   /** A pin has been held without a break since the last capture, so a new WAL generation follows on. */
@@ -172,6 +176,7 @@ export class DatabaseCapture {
       throw err;
     }
     this.pin = pin;
+    this.walIndex = new WalIndex(this.dbPath);
     this.dbFile = dbFile;
     this.dbIno = st.ino;
     this.trusted = false;
@@ -184,23 +189,25 @@ export class DatabaseCapture {
     this.checkpointer = null;
     this.pin = null;
     this.trusted = false;
-    // Only after SQLite's connections are closed (see dbFile).
+    // Only after SQLite's connections are closed (see dbFile and WalIndex).
+    this.walIndex?.close();
+    this.walIndex = null;
     await this.dbFile?.close();
     this.dbFile = null;
   }
 
   /**
-   * The idle poll, synchronous: when the database and WAL files look exactly as the last pass left
-   * them, moves the pin at most IDLE_PIN_MOVES times after a change (see capture()) and returns true; otherwise (or with no pin yet) returns
-   * false and a capture pass is needed. Two stats and two SQLite calls, no promise: with a thousand
+   * The idle poll, synchronous: when the database and WAL files (and the WAL index's checkpoint
+   * state) look exactly as the last pass left them, moves the pin if it is one of the IDLE_PIN_MOVES
+   * passes after a change (see capture()) and returns true; otherwise (or with no pin yet) returns
+   * false and a capture pass is needed. Two stats and a 100-byte read, no promise: with a thousand
    * databases polled every second, the asynchronous stats' thread-pool round trips were most of an
    * idle sidecar's CPU. The files are local (SQLite's WAL needs shared memory, so no network file
    * system), so a stat does not block the event loop for long. Only call it while no other pass runs.
    */
   idlePass(): boolean {
     if (!this.pin || this.lastLook === '') return false;
-    const look = `${fileLook(statSync(this.dbPath, { throwIfNoEntry: false }) ?? null)}|${fileLook(statSync(`${this.dbPath}-wal`, { throwIfNoEntry: false }) ?? null)}`;
-    if (look !== this.lastLook) return false;
+    if (this.look(statSync(this.dbPath, { throwIfNoEntry: false }) ?? null, statSync(`${this.dbPath}-wal`, { throwIfNoEntry: false }) ?? null) !== this.lastLook) return false;
     this.idleMove();
     return true;
   }
@@ -213,6 +220,15 @@ export class DatabaseCapture {
   /** SQLite connections this capture holds open now (1 for an idle database), for tests and diagnosis. */
   get connections(): number {
     return (this.pin?.connections ?? 0) + (this.checkpointer?.connections ?? 0);
+  }
+
+  /**
+   * How the files look, for the idle poll: the database's and the WAL's inode, size and mtime, and
+   * how far the WAL is checkpointed (WalIndex). A checkpoint that ended after the last pass is a
+   * change, so the next pass moves the pin to the read mark it would now take for good.
+   */
+  private look(db: Stats | null, wal: Stats | null): string {
+    return `${fileLook(db)}|${fileLook(wal)}|${this.walIndex?.look() ?? ''}`;
   }
 
   private idleMove(): void {
@@ -233,11 +249,11 @@ export class DatabaseCapture {
     // cost more than the rest of an idle poll.
     const db = statSync(this.dbPath, { throwIfNoEntry: false }) ?? null;
     const wal = statSync(`${this.dbPath}-wal`, { throwIfNoEntry: false }) ?? null;
-    const look = `${fileLook(db)}|${fileLook(wal)}`;
-    // An idle poll ends here: two stats and nothing read. For IDLE_PIN_MOVES passes after a change
-    // the pin still moves (two SQLite calls): a checkpoint of the application's may be waiting for
-    // it to leave the WAL, and with the files as the last pass left them, every frame in the WAL is
-    // captured, so moving it exposes nothing.
+    const look = this.look(db, wal);
+    // An idle poll ends here: two stats, the WAL index's 100 bytes, nothing else read. For
+    // IDLE_PIN_MOVES passes after a change the pin still moves (two SQLite calls): a checkpoint of
+    // the application's may be waiting for it to leave the WAL, and with the files as the last pass
+    // left them, every frame in the WAL is captured, so moving it exposes nothing.
     this.skippedUnchanged = opts.ifChanged === true && look === this.lastLook && !opts.snapshot && this.pin !== null;
     if (this.skippedUnchanged) {
       this.idleMove();

@@ -188,7 +188,7 @@ export class DbReplicator {
     this.watcher.start();
 
     // The poll (the fallback, when event-driven): a pass that finds the files as the last pass left
-    // them does nothing but move the pin. Every periodic job runs on the shared scheduler.
+    // them does nothing but the idle pin moves. Every periodic job runs on the shared scheduler.
     const every = (ms: number, run: () => void): void => void this.jobs.push(this.scheduler.every(ms, run));
     every(eventDriven ? this.opts.monitorIntervalMs : this.captureWindowMs, () => this.poll());
     this.opts.levelIntervalsMs.forEach((ms, i) => every(ms, () => void this.compact(i + 1)));
@@ -256,8 +256,8 @@ export class DbReplicator {
   }
 
   /**
-   * The fallback poll. Idle, it is synchronous and touches no timer: two stats and the pin's move
-   * (DatabaseCapture.idlePass). Anything else (the files changed, no pin yet, a snapshot wanted)
+   * The fallback poll. Idle, it is synchronous and touches no timer: two stats, a small read of the
+   * WAL index and, right after a change, the pin's move (DatabaseCapture.idlePass). Anything else (the files changed, no pin yet, a snapshot wanted)
    * asks for a capture pass; while one is asked for or running, the poll has nothing to add.
    */
   private poll(): void {

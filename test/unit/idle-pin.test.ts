@@ -2,7 +2,7 @@
 // its read pin (each move is two SQLite calls). Stopping must not cost the application its
 // checkpoints: after the idle passes, a TRUNCATE from another process still completes at once.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -73,9 +73,33 @@ describe('the read pin of an idle database', () => {
     for (let i = 0; i < IDLE_PIN_MOVES + 1; i++) capture.idlePass() || (await capture.capture({ snapshot: false, ifChanged: true }));
     for (let i = 0; i < IDLE_PIN_MOVES + 1; i++) expect(capture.idlePass()).toBe(true);
     expect(capture.connections).toBe(1);
+    // An application checkpoint that ends after walship's last pass, with no other trace: UPDATEs
+    // (the database does not grow), captured while not yet in the database file, so the pin takes
+    // a WAL read mark; then PASSIVE copies them, and the database file's mtime is put back (as
+    // when the checkpoint's writes fall in the same timestamp tick as walship's last stat). Only
+    // the WAL index shows it. The next poll must see that and move the pin, or the TRUNCATE after
+    // it waits out its whole busy timeout on walship's read mark.
+    app(db, ['PRAGMA wal_checkpoint(TRUNCATE)']);
+    expect(capture.idlePass()).toBe(false);
+    await capture.capture({ snapshot: false, ifChanged: true });
+    app(db, ['UPDATE t SET v = randomblob(500) WHERE n <= 5']);
+    // A whole-second mtime, which utimes can put back exactly.
+    const stamp = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    utimesSync(db, stamp, stamp);
+    expect(capture.idlePass()).toBe(false);
+    expect((await capture.capture({ snapshot: false, ifChanged: true }))?.l0).not.toBeNull();
+    for (let i = 0; i < IDLE_PIN_MOVES + 2; i++) expect(capture.idlePass()).toBe(true);
+    const dbStat = statSync(db);
+    expect(app(db, ['PRAGMA wal_checkpoint(PASSIVE)'])).toEqual([[0, expect.any(Number), expect.any(Number)]]);
+    utimesSync(db, stamp, stamp);
+    expect(statSync(db)).toMatchObject({ size: dbStat.size, mtimeMs: dbStat.mtimeMs });
+    expect(capture.idlePass()).toBe(false);
+    expect(await capture.capture({ snapshot: false, ifChanged: true })).toBeNull();
+    expect(app(db, ['PRAGMA wal_checkpoint(TRUNCATE)'], 300)).toEqual([[0, 0, 0]]);
+
     // A commit after that is captured, its TXID following on.
     app(db, ['INSERT INTO t VALUES (102, randomblob(500))']);
     expect(capture.idlePass()).toBe(false);
-    expect((await capture.capture({ snapshot: false, ifChanged: true }))?.l0?.maxTXID).toBe(4);
+    expect((await capture.capture({ snapshot: false, ifChanged: true }))?.l0?.maxTXID).toBe(5);
   });
 });
