@@ -5,7 +5,7 @@ import { promises as fsp, statSync, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { LtxEncoder } from '../ltx/encoder.js';
-import { lockPgno, ltxHeader } from '../ltx/format.js';
+import { ltxHeader } from '../ltx/format.js';
 import { peekLtxHeader } from '../ltx/decoder.js';
 import { DatabaseChecksum } from '../ltx/db-checksum.js';
 import type { LtxFileInfo } from '../replica/client.js';
@@ -19,6 +19,9 @@ import { checksumAt, readWalHeader, scanWal, type WalScan } from '../sqlite/wal-
 import { PageSource } from '../sqlite/page-source.js';
 import { checksumDatabaseFile } from '../sqlite/db-file-checksum.js';
 import type { CleanStop, Staging } from './staging.js';
+import { allPages, changedPages, encodeChunks } from './capture-pages.js';
+import { filesLook, IdleMoves } from './idle-look.js';
+import { openOrNull, readAt, statOrNull } from '../util/fs.js';
 
 export interface CapturePosition {
   txid: number;
@@ -44,7 +47,7 @@ export interface CaptureOptions {
   /** Also stage a level-9 snapshot at the captured position. */
   snapshot: boolean;
   /**
-   * Do nothing but the idle pin moves (see IDLE_PIN_MOVES) when the database and WAL files look
+   * Do nothing but the idle pin moves (see IDLE_PIN_MOVES in idle-look.ts) when the database and WAL files look
    * exactly as at the last pass (size, modification time and inode, and the WAL index's checkpoint
    * state). For the fallback poll, so an idle database costs two stats and a small read a poll.
    */
@@ -53,18 +56,6 @@ export interface CaptureOptions {
   checksum?: boolean;
 }
 
-const ENCODE_BATCH = 256;
-
-/**
- * Idle passes after a change that still move the pin; after them, files that stay as they are
- * leave it where it is. A moved pin takes a fresh read mark: one taken while an application's
- * checkpoint was still under way may be a WAL read mark that holds back a later TRUNCATE or
- * RESTART. The checkpoint's end changes the WAL index's nBackfill, which the idle poll's look
- * includes, so the pass after it moves the pin to the mark it now takes for good (read mark 0 once
- * every frame is in the database file); these idle moves are a second line. With nothing changed
- * since, another move takes that same mark again: two SQLite calls a poll, per database, for nothing.
- */
-export const IDLE_PIN_MOVES = 2;
 
 export class DatabaseCapture {
   private pin: PinnedReader | null = null;
@@ -92,8 +83,7 @@ export class DatabaseCapture {
   private lastLook = '';
   /** The last capture() was an ifChanged pass that found nothing changed. */
   skippedUnchanged = false;
-  /** Idle passes left that move the pin (IDLE_PIN_MOVES after each pass that found a change). */
-  private idleMovesLeft = 0;
+  private readonly idleMoves = new IdleMoves();
 
   constructor(
     readonly dbPath: string,
@@ -222,22 +212,18 @@ export class DatabaseCapture {
     return (this.pin?.connections ?? 0) + (this.checkpointer?.connections ?? 0);
   }
 
-  /**
-   * How the files look, for the idle poll: the database's and the WAL's inode, size and mtime, and
-   * how far the WAL is checkpointed (WalIndex). A checkpoint that ended after the last pass is a
-   * change, so the next pass moves the pin to the read mark it would now take for good.
-   */
+  /** How the files look now, for the idle poll (see filesLook). */
   private look(db: Stats | null, wal: Stats | null): string {
-    return `${fileLook(db)}|${fileLook(wal)}|${this.walIndex?.look() ?? ''}`;
+    return filesLook(db, wal, this.walIndex?.look() ?? '');
   }
 
   private idleMove(): void {
-    if (this.idleMovesLeft <= 0) return;
-    this.idleMovesLeft--;
+    const move = this.idleMoves.next();
+    if (move === 'none') return;
     this.pin!.moveForward();
     // Idle from here: the pin stays put, so the connections that only moves and checkpoints use
     // are closed until the next change (a thousand idle databases held two of them each).
-    if (this.idleMovesLeft === 0) {
+    if (move === 'move-and-release') {
       this.pin!.releaseSpare();
       this.checkpointer?.release();
     }
@@ -261,7 +247,7 @@ export class DatabaseCapture {
     }
     if (!(await this.ensureSameFile(db))) return null;
     this.lastLook = look;
-    this.idleMovesLeft = IDLE_PIN_MOVES;
+    this.idleMoves.changed();
     // The pin moves before the WAL is read, so it never protects less than is captured.
     this.pin!.moveForward();
     const result = await this.captureLocked(opts);
@@ -404,13 +390,7 @@ export class DatabaseCapture {
       if (full) {
         pgnos = allPages(commit, pageSize);
       } else {
-        const prevCommit = pos?.commit ?? 0;
-        const lock = lockPgno(pageSize);
-        const set = new Set<number>();
-        for (const [pgno, ref] of scan!.pages) if (ref.walOffset >= start && pgno <= commit) set.add(pgno);
-        // Pages the database grew by without a WAL frame still have to be shipped.
-        for (let p = prevCommit + 1; p <= commit; p++) if (p !== lock) set.add(p);
-        pgnos = [...set].sort((a, b) => a - b);
+        pgnos = changedPages(scan!.pages, start, pos?.commit ?? 0, commit, pageSize);
       }
       // Litestream, taking over a replica, reads the newest level-0 file's WALOffset + WALSize as its
       // WAL position. Zero makes it fail every sync; the WAL header's end with no salts makes it
@@ -457,57 +437,8 @@ export class DatabaseCapture {
   }
 }
 
-/** A file as seen from outside, without reading it: inode, size and modification time. */
-function fileLook(st: Stats | null): string {
-  return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '-';
-}
-
-function allPages(commit: number, pageSize: number): number[] {
-  const lock = lockPgno(pageSize);
-  const out: number[] = [];
-  for (let p = 1; p <= commit; p++) if (p !== lock) out.push(p);
-  return out;
-}
-
-async function* encodeChunks(enc: LtxEncoder, pages: AsyncIterable<[number, Buffer]>): AsyncGenerator<Buffer[]> {
-  let batch: Buffer[] = [enc.begin()];
-  for await (const [pgno, data] of pages) {
-    batch.push(...enc.encodePage(pgno, data));
-    if (batch.length >= ENCODE_BATCH) {
-      yield batch;
-      batch = [];
-    }
-  }
-  batch.push(enc.finish());
-  yield batch;
-}
-
 async function pageCount(db: FileHandle, inHeader: number | null, pageSize: number): Promise<number> {
   if (inHeader !== null) return inHeader;
   const st = await db.stat();
   return Math.floor(st.size / pageSize);
-}
-
-async function readAt(fh: FileHandle, offset: number, length: number): Promise<Buffer> {
-  const b = Buffer.alloc(length);
-  const { bytesRead } = await fh.read(b, 0, length, offset);
-  return b.subarray(0, bytesRead);
-}
-
-async function statOrNull(p: string): Promise<Stats | null> {
-  try {
-    return await fsp.stat(p);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-}
-
-async function openOrNull(p: string): Promise<FileHandle | null> {
-  try {
-    return await fsp.open(p, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
 }

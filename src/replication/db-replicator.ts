@@ -1,14 +1,14 @@
 // Replication of one database: triggers capture (watching the WAL, plus a poll), runs
-// walship's own checkpoints, compaction and snapshots, and feeds every replica's shipper.
+// walship's own checkpoints (checkpoint-driver.ts), compaction and snapshots, and feeds every
+// replica's shipper.
 import type { Logger } from 'pino';
 import type { ReplicaClient } from '../replica/client.js';
 import { LEVELS, SNAPSHOT_LEVEL } from '../replica/layout.js';
 import type { Metrics } from '../server/metrics.js';
 import { NotWalModeError } from '../sqlite/open.js';
-import { WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE } from '../sqlite/wal-format.js';
 import { Backoff } from '../util/backoff.js';
 import { captureWindowMs, GROUP_COMMIT_MAX_WAIT_MS, type CaptureTrigger } from './capture-schedule.js';
-import { chooseCheckpoint, idleCheckpointDueAt, type WalState } from './checkpoint-policy.js';
+import { CheckpointDriver } from './checkpoint-driver.js';
 import { compactStagedLevel } from './compaction.js';
 import { DatabaseCapture, type CaptureResult } from './db-capture.js';
 import { DbWatcher } from './db-watcher.js';
@@ -88,15 +88,13 @@ export class DbReplicator {
   private captureTimer: NodeJS.Timeout | null = null;
   /** Something other than the fallback poll asked for the pending pass. */
   private changeSignalled = false;
-  private idleCheckpointTimer: NodeJS.Timeout | null = null;
   private readonly captureWindowMs: number;
-  private checkpointMark = { salt1: 0, salt2: 0, offset: WAL_HEADER_SIZE };
-  private lastCheckpointAt = Date.now();
   private lastSnapshotAt = 0;
   private lastSnapshotTxid = 0;
   private waitingLogged = false;
 
   private readonly room: StagingRoom;
+  private readonly checkpoints: CheckpointDriver;
   private readonly validator: ReplicaValidator;
   private lock: ReplicatorLock | null = null;
   private readonly identity: FenceIdentity;
@@ -124,6 +122,7 @@ export class DbReplicator {
     });
     this.captureWindowMs = captureWindowMs(opts.replicas.map((r) => r.syncIntervalMs), opts.monitorIntervalMs);
     this.scheduler = opts.scheduler ?? new PollScheduler();
+    this.checkpoints = new CheckpointDriver(opts, this.capture, log, metrics, (c) => this.afterCapture(c), () => this.requestCapture('due'));
   }
 
   /** Free bytes on the database's volume, as of the last prune. */
@@ -211,7 +210,7 @@ export class DbReplicator {
     // The whole stop is bounded from here: SIGTERM may come from an orchestrator with a grace period.
     const deadline = Date.now() + this.opts.shutdownSyncTimeoutMs;
     if (this.captureTimer) clearTimeout(this.captureTimer);
-    if (this.idleCheckpointTimer) clearTimeout(this.idleCheckpointTimer);
+    this.checkpoints.stop();
     for (const j of this.jobs) j.cancel();
     this.jobs = [];
     await this.watcher?.close();
@@ -338,7 +337,7 @@ export class DbReplicator {
     this.watcher?.refresh();
     if (snapshot && result?.snapshot) this.snapshotWanted = false;
     this.afterCapture(result);
-    await this.maybeCheckpoint();
+    await this.checkpoints.afterCapture();
     return result;
   }
 
@@ -364,61 +363,6 @@ export class DbReplicator {
       this.stagingWrites++;
       for (const s of this.shippers) s.notify();
     }
-  }
-
-  /** Where the WAL stands for checkpoint-policy.ts, from the captured position. */
-  private walState(): WalState | null {
-    const pos = this.capture.position;
-    if (!pos || pos.walOffset < WAL_HEADER_SIZE) return null;
-    const mark = this.checkpointMark;
-    if (mark.salt1 !== pos.salt1 || mark.salt2 !== pos.salt2) {
-      this.checkpointMark = { salt1: pos.salt1, salt2: pos.salt2, offset: WAL_HEADER_SIZE };
-    }
-    const frameSize = pos.pageSize + WAL_FRAME_HEADER_SIZE;
-    return {
-      walFrames: this.capture.capturedWalFrames,
-      framesSinceCheckpoint: Math.max(0, (pos.walOffset - this.checkpointMark.offset) / frameSize),
-      msSinceCheckpoint: Date.now() - this.lastCheckpointAt,
-    };
-  }
-
-  private async maybeCheckpoint(): Promise<void> {
-    const state = this.walState();
-    const mode = state ? chooseCheckpoint(state, this.opts) : null;
-    if (mode) await this.runCheckpoint(mode);
-    this.scheduleIdleCheckpoint();
-  }
-
-  private async runCheckpoint(mode: 'PASSIVE' | 'TRUNCATE'): Promise<void> {
-    const { checkpoint, captures } = await this.capture.checkpoint(mode);
-    for (const c of captures) this.afterCapture(c);
-    if (!checkpoint) {
-      this.log.debug({ db: this.dbPath, event: 'checkpoint_skipped' }, 'application held the write lock; checkpoint postponed');
-      return;
-    }
-    this.lastCheckpointAt = Date.now();
-    this.metrics?.checkpoints.inc({ db: this.dbPath, mode });
-    const after = this.capture.position!;
-    this.checkpointMark = { salt1: after.salt1, salt2: after.salt2, offset: after.walOffset };
-    this.log.info({ db: this.dbPath, event: 'checkpoint', mode, busy: checkpoint.busy, frames: checkpoint.logFrames, checkpointed: checkpoint.checkpointedFrames }, 'checkpoint');
-  }
-
-  /**
-   * A WAL left with frames under the threshold gets its PASSIVE after checkpoint-interval, with no
-   * poll needed; a checkpoint that is due but was postponed (the application held the write lock) is
-   * tried again a poll later, even if nothing changes meanwhile.
-   */
-  private scheduleIdleCheckpoint(): void {
-    if (this.idleCheckpointTimer) clearTimeout(this.idleCheckpointTimer);
-    this.idleCheckpointTimer = null;
-    const state = this.walState();
-    const due = !state ? null : chooseCheckpoint(state, this.opts) ? Date.now() : idleCheckpointDueAt(state, this.lastCheckpointAt, this.opts);
-    if (due === null || this.stop.signal.aborted) return;
-    // A checkpoint the application kept from running is tried again a poll later, not at once.
-    this.idleCheckpointTimer = setTimeout(() => {
-      this.idleCheckpointTimer = null;
-      this.requestCapture('due');
-    }, Math.max(this.opts.monitorIntervalMs, due - Date.now()));
   }
 
   /**

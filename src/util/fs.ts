@@ -1,5 +1,6 @@
 // Small file-system helpers shared by staging, local replicas, restore and followers.
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 
 /** Makes a rename or create in `dir` durable. */
 export async function fsyncDir(dir: string): Promise<void> {
@@ -20,4 +21,31 @@ export async function pathExists(p: string): Promise<boolean> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
   }
+}
+
+/** The file's stat, or null when nothing is at `p`; other errors are thrown. */
+export async function statOrNull(p: string): Promise<Stats | null> {
+  try {
+    return await fsp.stat(p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** The file opened for reading, or null when nothing is at `p`; other errors are thrown. */
+export async function openOrNull(p: string): Promise<FileHandle | null> {
+  try {
+    return await fsp.open(p, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** Up to `length` bytes at `offset` (fewer at the end of the file). */
+export async function readAt(fh: FileHandle, offset: number, length: number): Promise<Buffer> {
+  const b = Buffer.alloc(length);
+  const { bytesRead } = await fh.read(b, 0, length, offset);
+  return b.subarray(0, bytesRead);
 }

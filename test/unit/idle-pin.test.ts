@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DatabaseCapture, IDLE_PIN_MOVES } from '../../src/replication/db-capture.js';
+import { DatabaseCapture } from '../../src/replication/db-capture.js';
+import { IDLE_PIN_MOVES } from '../../src/replication/idle-look.js';
 import { Staging } from '../../src/replication/staging.js';
 
 let dir = '';
