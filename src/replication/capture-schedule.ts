@@ -3,8 +3,9 @@
 // Capture is what moves walship's read pin, and so what lets the application's own checkpoints
 // finish, so it follows the database closely; uploading is what costs, and it follows the sync
 // interval (the shipper merges what waits). A commit is captured:
-//   - with sync-interval 0, at once, except that commits arriving while the last capture is still
-//     being uploaded wait for that upload and go together into the next file (group commit);
+//   - with sync-interval 0, at once after a quiet spell; while commits keep coming, no sooner than
+//     GROUP_COMMIT_GATHER_MS after the last capture, and commits arriving while the last file is
+//     still being uploaded wait for that upload (group commit): both go together into the next file;
 //   - otherwise at most once per capture window: the shortest sync interval of the database's
 //     replicas, and never longer than monitor-interval, so the WAL and the pin keep moving even
 //     when the replica is only written every five minutes. The window is the poll's period, and the
@@ -21,6 +22,30 @@ export type CaptureTrigger =
   | 'poll'
   /** A timed job (an idle checkpoint, a snapshot) wants a pass. */
   | 'due';
+
+/** How long WAL and database events are gathered before a capture runs, at the least. */
+export const COALESCE_MS = 3;
+
+/**
+ * Group commit at sync-interval 0s: the least time from one capture to the next while commits keep
+ * coming. A commit after a quiet spell is captured at once; under a steady stream, at most one file
+ * in this time goes up, so files per second stop rising with the rate. Measured at 100 tx/s
+ * against SFTP, capturing almost every commit cost about 2.6 ms of CPU a file: this bounds the cost
+ * at the price of a lag of at most this much more (the lag p99 goal is half of Litestream's
+ * 100 ms-monitor, 10 ms-sync setting, about 105 ms).
+ */
+export const GROUP_COMMIT_GATHER_MS = 25;
+
+/**
+ * How long from `now` a capture asked for by `trigger` waits. A change to the database file (a
+ * checkpoint, which may wait for walship's pin), the poll and timed jobs wait only COALESCE_MS; a
+ * commit seen with capture window 0 waits until GROUP_COMMIT_GATHER_MS after the last capture that
+ * wrote a file (`lastCaptureAt`, ms since epoch; 0 for none).
+ */
+export function captureDelayMs(trigger: CaptureTrigger, windowMs: number, lastCaptureAt: number, now: number): number {
+  if (trigger !== 'wal' || windowMs > 0) return COALESCE_MS;
+  return Math.max(COALESCE_MS, Math.min(GROUP_COMMIT_GATHER_MS, lastCaptureAt + GROUP_COMMIT_GATHER_MS - now));
+}
 
 /** The capture window for a database: see above. */
 export function captureWindowMs(syncIntervalsMs: readonly number[], monitorIntervalMs: number): number {

@@ -265,6 +265,8 @@ export class DatabaseCapture {
       const r = await this.captureLocked({ snapshot: false });
       if (r) captures.push(r);
       this.trusted = true;
+      // The frames are about to leave the WAL: the files holding them must keep their names.
+      await this.staging.syncNames();
     };
     if (mode === 'PASSIVE') {
       const first = await this.capture({ snapshot: false });

@@ -7,7 +7,7 @@ import { LEVELS, SNAPSHOT_LEVEL } from '../replica/layout.js';
 import type { Metrics } from '../server/metrics.js';
 import { NotWalModeError } from '../sqlite/open.js';
 import { Backoff } from '../util/backoff.js';
-import { captureWindowMs, GROUP_COMMIT_MAX_WAIT_MS, type CaptureTrigger } from './capture-schedule.js';
+import { captureDelayMs, captureWindowMs, GROUP_COMMIT_MAX_WAIT_MS, type CaptureTrigger } from './capture-schedule.js';
 import { CheckpointDriver } from './checkpoint-driver.js';
 import { compactStagedLevel } from './compaction.js';
 import { DatabaseCapture, type CaptureResult } from './db-capture.js';
@@ -57,8 +57,6 @@ export interface DbReplicatorOptions {
   scheduler?: PollScheduler;
 }
 
-/** How long WAL events are gathered before a capture runs, at the least. */
-const COALESCE_MS = 3;
 /** How long closing a replica waits for operations still running after the shutdown deadline. */
 const CLOSE_GRACE_MS = 2_000;
 
@@ -84,8 +82,11 @@ export class DbReplicator {
   private snapshotWanted = false;
   private exclusive: Promise<unknown> = Promise.resolve();
   private maintenance: Promise<unknown> = Promise.resolve();
-  /** The pending capture's timer (see capture-schedule.ts for when captures are asked for). */
+  /** The pending capture's timer (see capture-schedule.ts for when captures are asked for), and when it fires. */
   private captureTimer: NodeJS.Timeout | null = null;
+  private captureDueAt = 0;
+  /** When the last capture that wrote a level-0 file ended (group commit's spacing). */
+  private lastCaptureAt = 0;
   /** Something other than the fallback poll asked for the pending pass. */
   private changeSignalled = false;
   private readonly captureWindowMs: number;
@@ -271,15 +272,24 @@ export class DbReplicator {
     if (!idle) this.requestCapture('poll');
   }
 
-  /** Asks for a capture pass a few milliseconds from now (requests meanwhile join it). */
+  /**
+   * Asks for a capture pass a few milliseconds from now, or at group commit's spacing (see
+   * captureDelayMs); requests meanwhile join it, and one that is due sooner brings it forward.
+   */
   private requestCapture(trigger: CaptureTrigger): void {
     if (trigger !== 'poll') this.changeSignalled = true;
     this.passPending = true;
-    if (this.captureTimer) return;
+    const now = Date.now();
+    const dueAt = now + captureDelayMs(trigger, this.captureWindowMs, this.lastCaptureAt, now);
+    if (this.captureTimer) {
+      if (dueAt >= this.captureDueAt) return;
+      clearTimeout(this.captureTimer);
+    }
+    this.captureDueAt = dueAt;
     this.captureTimer = setTimeout(() => {
       this.captureTimer = null;
       this.wake.notify();
-    }, COALESCE_MS);
+    }, dueAt - now);
   }
 
   /** The next capture takes a snapshot (`replicate -once -force-snapshot`). */
@@ -345,6 +355,7 @@ export class DbReplicator {
     if (!result) return;
     const labels = { db: this.dbPath };
     if (result.l0) {
+      this.lastCaptureAt = Date.now();
       this.metrics?.captures.inc(labels);
       this.room.added(result.l0.size);
       for (const s of this.shippers) s.noteCaptured(result.l0.maxTXID, result.l0.createdAt.getTime());

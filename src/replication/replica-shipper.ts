@@ -34,7 +34,10 @@ export class ReplicaShipper {
   private readonly remote = new Map<number, number>();
   private known = false;
   private readonly wake = new Wakeup();
+  /** When the last pass that uploaded something began: the sync interval counts from there. */
   private lastShipAt = 0;
+  /** Files uploaded so far. */
+  private uploads = 0;
   private lastSyncAt: Date | null = null;
   private lastError: string | null = null;
   private needsSnapshot = false;
@@ -227,10 +230,22 @@ export class ReplicaShipper {
   }
 
   private async shipPendingOnce(): Promise<number> {
+    const started = Date.now();
+    const before = this.uploads;
+    try {
+      return await this.shipPendingFrom();
+    } finally {
+      // A pass that found nothing to upload does not start an interval: woken by a second notice
+      // for a capture it had already shipped, it used to run just before the next capture and hold
+      // that one's file back a whole interval (lag p99 at the default 1.8 s instead of 1 s).
+      if (this.uploads !== before) this.lastShipAt = started;
+    }
+  }
+
+  private async shipPendingFrom(): Promise<number> {
     if (this.conflict) throw this.conflict;
     if (this.fence?.fenced) throw this.fence.fencedError();
     if (!this.known) await this.discover();
-    this.lastShipAt = Date.now();
     let waiting = 0;
     const l0 = await this.staging.list(0);
     const snaps = await this.staging.list(SNAPSHOT_LEVEL);
@@ -324,6 +339,7 @@ export class ReplicaShipper {
       }
       throw err;
     }
+    this.uploads++;
     this.remote.set(f.level, Math.max(this.remoteMax(f.level), f.maxTXID));
     this.metrics?.bytesShipped.inc(this.labels, f.size);
     this.uploadedSinceRetention = true;

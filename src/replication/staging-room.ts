@@ -55,7 +55,7 @@ export class StagingRoom {
    * `backlogLimits[i]` is replica i's configured backlog-limit.
    */
   async prune(holders: readonly StagingHolder[], backlogLimits: readonly number[]): Promise<void> {
-    const staged = new Map<number, LtxFileInfo[]>();
+    const staged = new Map<number, readonly LtxFileInfo[]>();
     for (const l of LEVELS) staged.set(l, await this.staging.list(l));
     const dbBytes = await this.checkVolume();
     const plan = planStagingPrune(

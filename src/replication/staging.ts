@@ -15,8 +15,12 @@ export class Staging {
    * this process writes here (the replicator lock), and the shipping path lists on every pass.
    */
   private readonly index = new Map<number, Map<string, LtxFileInfo>>();
+  /** Each level's listing in order, built from the index when asked for and dropped when the level changes. */
+  private readonly sorted = new Map<number, readonly LtxFileInfo[]>();
   /** Level directories known to exist: a write is then no mkdir (one fewer trip to the thread pool). */
   private readonly madeDirs = new Set<string>();
+  /** Directories with a level-0 rename not yet made durable (see write() and syncNames()). */
+  private readonly unsyncedDirs = new Set<string>();
 
   constructor(readonly dbPath: string) {
     this.dir = stagingDirOf(dbPath);
@@ -30,9 +34,13 @@ export class Staging {
     return ltxFilePath(this.dir, { level, minTXID, maxTXID });
   }
 
-  async list(level: number): Promise<LtxFileInfo[]> {
-    const files = [...(await this.levelIndex(level)).values()];
-    return files.sort((a, b) => a.minTXID - b.minTXID || a.maxTXID - b.maxTXID);
+  /** The level's files, by TXID. Kept between calls: the shipping path lists on every pass. */
+  async list(level: number): Promise<readonly LtxFileInfo[]> {
+    const known = this.sorted.get(level);
+    if (known) return known;
+    const files = [...(await this.levelIndex(level)).values()].sort((a, b) => a.minTXID - b.minTXID || a.maxTXID - b.maxTXID);
+    this.sorted.set(level, files);
+    return files;
   }
 
   private async levelIndex(level: number): Promise<Map<string, LtxFileInfo>> {
@@ -56,8 +64,13 @@ export class Staging {
   }
 
   /**
-   * Writes chunks to a temporary name, stamps its time, fsyncs, renames into place and fsyncs the
-   * directory.
+   * Writes chunks to a temporary name, stamps its time, fsyncs, renames into place and, except for
+   * level 0, fsyncs the directory. A level-0 file's name is made durable by the next syncNames()
+   * (before walship's own checkpoints and at a stop), not one by one: at sync-interval 0s the
+   * directory's fsync was the largest single cost of a capture. Losing such a name to a power cut
+   * loses nothing: its frames are still in the WAL (a checkpoint first syncs the names), and once
+   * an application's checkpoint has taken them from there, the next start finds its position gone
+   * and captures every page; a file the replica already holds raises the next TXID past it.
    */
   async write(level: number, minTXID: number, maxTXID: number, chunks: AsyncIterable<Buffer[]>, timestamp: number): Promise<LtxFileInfo> {
     const dir = this.levelDir(level);
@@ -82,9 +95,15 @@ export class Staging {
     }
     await fh.close();
     await fsp.rename(tmp, final);
-    await fsyncDir(dir);
+    if (level === 0) this.unsyncedDirs.add(dir);
+    else await fsyncDir(dir);
     const info = { level, minTXID, maxTXID, size, createdAt: when };
     (await this.levelIndex(level)).set(path.basename(final), info);
+    // A new newest file (each capture's) extends the listing; anything else rebuilds it when asked.
+    const known = this.sorted.get(level);
+    const last = known?.[known.length - 1];
+    if (known && (!last || last.maxTXID < minTXID)) this.sorted.set(level, [...known, info]);
+    else this.sorted.delete(level);
     return info;
   }
 
@@ -136,10 +155,25 @@ export class Staging {
   async remove(info: LtxFileInfo): Promise<void> {
     await fsp.rm(this.filePath(info.level, info.minTXID, info.maxTXID), { force: true });
     (await this.levelIndex(info.level)).delete(ltxFileName(info.minTXID, info.maxTXID));
+    this.sorted.delete(info.level);
+  }
+
+  /** Makes the level-0 renames since the last call durable (one directory fsync, see write()). */
+  async syncNames(): Promise<void> {
+    for (const dir of [...this.unsyncedDirs]) {
+      this.unsyncedDirs.delete(dir);
+      try {
+        await fsyncDir(dir);
+      } catch (err) {
+        this.unsyncedDirs.add(dir);
+        throw err;
+      }
+    }
   }
 
   /** Records the database checksum at the last captured TXID, written on a clean stop. */
   async writeCleanStop(record: CleanStop): Promise<void> {
+    await this.syncNames();
     await fsp.mkdir(this.dir, { recursive: true });
     const file = path.join(this.dir, 'clean-stop.json');
     await fsp.writeFile(`${file}.tmp`, `${JSON.stringify({ txid: record.txid, checksum: record.checksum.toString(16) })}\n`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { captureWindowMs } from '../../src/replication/capture-schedule.js';
+import { captureDelayMs, captureWindowMs, COALESCE_MS, GROUP_COMMIT_GATHER_MS } from '../../src/replication/capture-schedule.js';
 import { chooseCheckpoint, idleCheckpointDueAt } from '../../src/replication/checkpoint-policy.js';
 import { l0Run } from '../../src/replication/l0-merge.js';
 import type { LtxFileInfo } from '../../src/replica/client.js';
@@ -10,6 +10,24 @@ describe('capture window', () => {
     expect(captureWindowMs([1000], 1000)).toBe(1000);
     expect(captureWindowMs([300_000], 1000)).toBe(1000);
     expect(captureWindowMs([300_000, 250], 1000)).toBe(250);
+  });
+});
+
+describe('capture delay (group commit at sync-interval 0s)', () => {
+  const G = GROUP_COMMIT_GATHER_MS;
+  it('captures a commit after a quiet spell at once, and a stream of commits at most once per gather time', () => {
+    expect(captureDelayMs('wal', 0, 0, 1_000_000)).toBe(COALESCE_MS);
+    expect(captureDelayMs('wal', 0, 1_000_000 - G - 1, 1_000_000)).toBe(COALESCE_MS);
+    expect(captureDelayMs('wal', 0, 1_000_000 - 5, 1_000_000)).toBe(G - 5);
+    expect(captureDelayMs('wal', 0, 1_000_000 - G + 1, 1_000_000)).toBe(COALESCE_MS);
+    expect(captureDelayMs('wal', 0, 1_000_000, 1_000_000)).toBe(G);
+  });
+  it('never waits longer than the gather time, even if the clock stepped back', () => {
+    expect(captureDelayMs('wal', 0, 2_000_000, 1_000_000)).toBe(G);
+  });
+  it('does not hold back a checkpoint, the poll or a timed job, nor any capture with a window', () => {
+    for (const t of ['db', 'poll', 'due'] as const) expect(captureDelayMs(t, 0, 1_000_000, 1_000_000)).toBe(COALESCE_MS);
+    expect(captureDelayMs('wal', 1000, 1_000_000, 1_000_000)).toBe(COALESCE_MS);
   });
 });
 
