@@ -2,7 +2,8 @@
 // id_rsa, as ssh tries them) and/or a password. Secrets stay in memory and out of every message.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import ssh2, { type ParsedKey } from 'ssh2';
+import type { ParsedKey } from 'ssh2';
+import { loadSsh2 } from './ssh2-lib.js';
 import type { SftpSettings } from '../config/types.js';
 
 export const DEFAULT_KEY_FILES = ['id_ed25519', 'id_ecdsa', 'id_rsa'] as const;
@@ -56,6 +57,7 @@ async function loadKey(file: string, passphrase: string | null): Promise<Buffer>
     if (code === 'ENOENT') throw new MissingKeyError(`private key ${file} does not exist`);
     throw new CredentialsError(`cannot read private key ${file}: ${code ?? 'error'}`);
   }
+  const ssh2 = await loadSsh2();
   const parsed = ssh2.utils.parseKey(data, passphrase ?? undefined);
   if (parsed instanceof Error) {
     // ssh2's messages name the problem, never the passphrase; still, only fixed wording leaves here.

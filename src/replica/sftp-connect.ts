@@ -3,7 +3,8 @@
 // afterwards (reuse, loss, reconnect, close) is sftp-session.ts.
 import os from 'node:os';
 import type { Logger } from 'pino';
-import ssh2, { type AuthenticationType, type Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+import type { AuthenticationType, Client, ConnectConfig, SFTPWrapper } from 'ssh2';
+import { loadSsh2 } from './ssh2-lib.js';
 import type { SftpSettings } from '../config/types.js';
 import { type HostKeyError, hostKeyPolicy, loadHostKeyCheck } from './host-key.js';
 import { fingerprint } from './known-hosts.js';
@@ -49,6 +50,7 @@ export async function openSftpConnection(settings: SftpSettings, opts: ConnectOp
   const policy = hostKeyPolicy(settings, home);
   const creds = await loadCredentials(settings, home);
   const hostCheck = await loadHostKeyCheck(policy, host, port);
+  const ssh2 = await loadSsh2();
   return new Promise<OpenedConnection>((resolve, reject) => {
     const conn = new ssh2.Client();
     let refused: HostKeyError | null = null;
