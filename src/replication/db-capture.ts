@@ -9,7 +9,7 @@ import { ltxHeader } from '../ltx/format.js';
 import { peekLtxHeader } from '../ltx/decoder.js';
 import { DatabaseChecksum } from '../ltx/db-checksum.js';
 import type { LtxFileInfo } from '../replica/client.js';
-import { SNAPSHOT_LEVEL } from '../replica/layout.js';
+import { LEVELS, SNAPSHOT_LEVEL } from '../replica/layout.js';
 import { Checkpointer, type CheckpointMode, type CheckpointResult } from '../sqlite/checkpoint.js';
 import { parseDbHeader } from '../sqlite/db-header.js';
 import { PinnedReader } from '../sqlite/pinned-reader.js';
@@ -102,12 +102,12 @@ export class DatabaseCapture {
     return (this.pos.walOffset - WAL_HEADER_SIZE) / (this.pos.pageSize + WAL_FRAME_HEADER_SIZE);
   }
 
-  /** The replicas already hold TXIDs up to `txid`: never reuse them. */
-  raiseTxidFloor(txid: number): void {
+  /** A replica (or staging, `holder`) already holds TXIDs up to `txid`: never reuse them. */
+  raiseTxidFloor(txid: number, holder = 'replica'): void {
     if (txid <= this.txidFloor) return;
     this.txidFloor = txid;
     if (this.pos && this.pos.txid < txid) {
-      this.forceFull = `replica holds TXID ${txid}, beyond local TXID ${this.pos.txid}`;
+      this.forceFull = `${holder} holds TXID ${txid}, beyond local TXID ${this.pos.txid}`;
     }
   }
 
@@ -118,7 +118,6 @@ export class DatabaseCapture {
     await this.staging.removeTemporaryFiles();
     this.cleanStop = await this.staging.takeCleanStop();
     const l0 = await this.staging.list(0);
-    const snaps = await this.staging.list(SNAPSHOT_LEVEL);
     const last = l0[l0.length - 1];
     if (last) {
       this.lastStamp = last.createdAt.getTime();
@@ -132,9 +131,13 @@ export class DatabaseCapture {
         pageSize: h.pageSize,
       };
     }
-    const maxSnap = snaps.reduce((m, s) => Math.max(m, s.maxTXID), 0);
-    if (maxSnap > (this.pos?.txid ?? 0)) this.raiseTxidFloor(maxSnap);
-    return Math.max(this.pos?.txid ?? 0, maxSnap);
+    // TXIDs any staged file holds are never used again, whatever the newest level-0 file says:
+    // compacted files and snapshots can reach past it (level-0 files pruned, or a level-0 name lost
+    // to a power cut while the compacted file's was fsynced).
+    let maxStaged = 0;
+    for (const level of LEVELS) for (const f of await this.staging.list(level)) maxStaged = Math.max(maxStaged, f.maxTXID);
+    if (maxStaged > (this.pos?.txid ?? 0)) this.raiseTxidFloor(maxStaged, 'staging');
+    return Math.max(this.pos?.txid ?? 0, maxStaged);
   }
 
   /**
@@ -265,16 +268,22 @@ export class DatabaseCapture {
       const r = await this.captureLocked({ snapshot: false });
       if (r) captures.push(r);
       this.trusted = true;
-      // The frames are about to leave the WAL: the files holding them must keep their names.
-      await this.staging.syncNames();
+      // The frames are about to leave the WAL: the file just written must keep its name (the
+      // names before it were synced before the barrier, so the application's writers do not wait
+      // for those).
+      if (r?.l0) await this.staging.syncNames();
     };
     if (mode === 'PASSIVE') {
       const first = await this.capture({ snapshot: false });
       if (first) captures.push(first);
       if (!this.checkpointer) return { checkpoint: null, captures };
+      // Keeps the history continuous across a power cut: the frames of files captured so far are
+      // about to be copied out of the WAL (losing the names would only cost a full capture).
+      await this.staging.syncNames();
       return { checkpoint: await this.checkpointer.passive(captureLocked), captures };
     }
     if (!(await this.ensureSameFile())) return { checkpoint: null, captures };
+    await this.staging.syncNames();
     const checkpoint = await this.checkpointer!.truncate(captureLocked);
     if (checkpoint && checkpoint.busy === 0 && !checkpoint.writesRaced && this.pos) {
       // The WAL is empty now: nothing of it is left to count towards the next checkpoint. (Kept, the

@@ -87,8 +87,13 @@ export class DbReplicator {
   private captureDueAt = 0;
   /** When the last capture that wrote a level-0 file ended (group commit's spacing). */
   private lastCaptureAt = 0;
+  /** The capture loop's pass is running: a commit seen now is spaced from it, as if it had just written. */
+  private passRunning = false;
   /** Something other than the fallback poll asked for the pending pass. */
   private changeSignalled = false;
+  /** The database file changed (a checkpoint, maybe waiting for the pin): the pending pass waits for no upload. */
+  private checkpointSignalled = false;
+  private stopping = false;
   private readonly captureWindowMs: number;
   private lastSnapshotAt = 0;
   private lastSnapshotTxid = 0;
@@ -210,7 +215,9 @@ export class DbReplicator {
   async shutdown(): Promise<boolean> {
     // The whole stop is bounded from here: SIGTERM may come from an orchestrator with a grace period.
     const deadline = Date.now() + this.opts.shutdownSyncTimeoutMs;
+    this.stopping = true;
     if (this.captureTimer) clearTimeout(this.captureTimer);
+    this.captureTimer = null;
     this.checkpoints.stop();
     for (const j of this.jobs) j.cancel();
     this.jobs = [];
@@ -226,6 +233,8 @@ export class DbReplicator {
     } catch (err) {
       this.log.error({ db: this.dbPath, event: 'final_capture_failed', err: (err as Error).message }, 'final capture failed');
     }
+    // However the final capture went, what staging holds keeps its names (see Staging.write).
+    await this.staging.syncNames().catch((err: unknown) => this.log.error({ db: this.dbPath, event: 'staging_sync_failed', err: (err as Error).message }, 'cannot fsync staging'));
     const results = await Promise.all(this.shippers.map((s) => s.drain(deadline)));
     await this.runMaintenance(() => this.pruneStaging()).catch(() => undefined);
     await this.capture.close();
@@ -277,10 +286,12 @@ export class DbReplicator {
    * captureDelayMs); requests meanwhile join it, and one that is due sooner brings it forward.
    */
   private requestCapture(trigger: CaptureTrigger): void {
+    if (this.stopping) return;
     if (trigger !== 'poll') this.changeSignalled = true;
+    if (trigger === 'db') this.checkpointSignalled = true;
     this.passPending = true;
     const now = Date.now();
-    const dueAt = now + captureDelayMs(trigger, this.captureWindowMs, this.lastCaptureAt, now);
+    const dueAt = now + captureDelayMs(trigger, this.captureWindowMs, this.passRunning ? now : this.lastCaptureAt, now);
     if (this.captureTimer) {
       if (dueAt >= this.captureDueAt) return;
       clearTimeout(this.captureTimer);
@@ -314,11 +325,14 @@ export class DbReplicator {
       await this.wake.wait(Number.POSITIVE_INFINITY, this.stop.signal);
       if (this.stop.signal.aborted) break;
       // Group commit: commits made while the last file is still being uploaded go into the next one.
-      if (this.captureWindowMs === 0) await Promise.all(this.shippers.map((s) => s.uploadSettled(GROUP_COMMIT_MAX_WAIT_MS)));
+      // Not when an application's checkpoint may be waiting for the pin.
+      if (this.captureWindowMs === 0 && !this.checkpointSignalled) await Promise.all(this.shippers.map((s) => s.uploadSettled(GROUP_COMMIT_MAX_WAIT_MS)));
+      this.checkpointSignalled = false;
       const ifChanged = !this.changeSignalled;
       this.changeSignalled = false;
       try {
-        await this.runExclusive(() => this.captureAndHandle({ ifChanged }));
+        this.passRunning = true;
+        await this.runExclusive(() => this.captureAndHandle({ ifChanged })).finally(() => (this.passRunning = false));
         // Cleared only when no new request came in during the pass.
         if (!this.captureTimer) this.passPending = false;
         backoff.reset();

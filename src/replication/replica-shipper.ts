@@ -34,10 +34,10 @@ export class ReplicaShipper {
   private readonly remote = new Map<number, number>();
   private known = false;
   private readonly wake = new Wakeup();
-  /** When the last pass that uploaded something began: the sync interval counts from there. */
+  /** When the last pass that uploaded a level-0 file (or failed) began: the sync interval counts from there. */
   private lastShipAt = 0;
-  /** Files uploaded so far. */
-  private uploads = 0;
+  /** Level-0 files uploaded so far. */
+  private l0Uploads = 0;
   private lastSyncAt: Date | null = null;
   private lastError: string | null = null;
   private needsSnapshot = false;
@@ -231,14 +231,18 @@ export class ReplicaShipper {
 
   private async shipPendingOnce(): Promise<number> {
     const started = Date.now();
-    const before = this.uploads;
+    const before = this.l0Uploads;
     try {
-      return await this.shipPendingFrom();
-    } finally {
-      // A pass that found nothing to upload does not start an interval: woken by a second notice
+      const waiting = await this.shipPendingFrom();
+      // A pass that uploaded no level-0 file does not start an interval: woken by a second notice
       // for a capture it had already shipped, it used to run just before the next capture and hold
       // that one's file back a whole interval (lag p99 at the default 1.8 s instead of 1 s).
-      if (this.uploads !== before) this.lastShipAt = started;
+      if (this.l0Uploads !== before) this.lastShipAt = started;
+      return waiting;
+    } catch (err) {
+      // A failing replica is tried again no more often than the interval (or the backoff, if longer).
+      this.lastShipAt = started;
+      throw err;
     }
   }
 
@@ -250,6 +254,10 @@ export class ReplicaShipper {
     const l0 = await this.staging.list(0);
     const snaps = await this.staging.list(SNAPSHOT_LEVEL);
     const pending = l0.filter((f) => f.maxTXID > this.remoteMax(0));
+    // A level-0 file's name must be durable before the file leaves the machine (see Staging.write):
+    // otherwise a power cut could take the name while the replica keeps the file, and a start that
+    // cannot reach the replica would capture different commits under the same TXID.
+    if (pending.length > 0) await this.staging.syncNames();
     for (let i = 0; i < pending.length; ) {
       const f = pending[i]!;
       if (f.minTXID > this.reach() + 1) await this.bridge(f.minTXID - 1);
@@ -339,7 +347,7 @@ export class ReplicaShipper {
       }
       throw err;
     }
-    this.uploads++;
+    if (f.level === 0) this.l0Uploads++;
     this.remote.set(f.level, Math.max(this.remoteMax(f.level), f.maxTXID));
     this.metrics?.bytesShipped.inc(this.labels, f.size);
     this.uploadedSinceRetention = true;

@@ -65,12 +65,13 @@ export class Staging {
 
   /**
    * Writes chunks to a temporary name, stamps its time, fsyncs, renames into place and, except for
-   * level 0, fsyncs the directory. A level-0 file's name is made durable by the next syncNames()
-   * (before walship's own checkpoints and at a stop), not one by one: at sync-interval 0s the
-   * directory's fsync was the largest single cost of a capture. Losing such a name to a power cut
-   * loses nothing: its frames are still in the WAL (a checkpoint first syncs the names), and once
-   * an application's checkpoint has taken them from there, the next start finds its position gone
-   * and captures every page; a file the replica already holds raises the next TXID past it.
+   * level 0, fsyncs the directory. A level-0 file's name is made durable by the next syncNames(),
+   * not by the capture that wrote it: before the file is uploaded (a name a power cut could take
+   * must never be on a replica: the next start would reuse its TXID for other commits when the
+   * replica cannot be reached), before walship's own checkpoints and at a stop. One directory
+   * fsync then covers every file captured since, and none is on capture's path. A name lost to a
+   * power cut costs history, not commits the database kept: its frames are still in the WAL, or,
+   * once a checkpoint has taken them, the next start finds its position gone and captures every page.
    */
   async write(level: number, minTXID: number, maxTXID: number, chunks: AsyncIterable<Buffer[]>, timestamp: number): Promise<LtxFileInfo> {
     const dir = this.levelDir(level);
@@ -156,6 +157,11 @@ export class Staging {
     await fsp.rm(this.filePath(info.level, info.minTXID, info.maxTXID), { force: true });
     (await this.levelIndex(info.level)).delete(ltxFileName(info.minTXID, info.maxTXID));
     this.sorted.delete(info.level);
+  }
+
+  /** Level-0 directories with a rename not yet made durable (0 or 1), for tests and diagnosis. */
+  get unsyncedNames(): number {
+    return this.unsyncedDirs.size;
   }
 
   /** Makes the level-0 renames since the last call durable (one directory fsync, see write()). */
