@@ -273,18 +273,19 @@ export class DatabaseCapture {
       // for those).
       if (r?.l0) await this.staging.syncNames();
     };
-    if (mode === 'PASSIVE') {
-      const first = await this.capture({ snapshot: false });
-      if (first) captures.push(first);
-      if (!this.checkpointer) return { checkpoint: null, captures };
-      // Keeps the history continuous across a power cut: the frames of files captured so far are
-      // about to be copied out of the WAL (losing the names would only cost a full capture).
+    // Outside any lock: what is committed meanwhile, while a copy runs, so that little is left for
+    // the barrier. The names are synced before frames are copied out of the WAL: that keeps the
+    // history continuous across a power cut (losing them would only cost a full capture).
+    const catchUp = async (): Promise<boolean> => {
+      const r = await this.capture({ snapshot: false });
+      if (r) captures.push(r);
       await this.staging.syncNames();
-      return { checkpoint: await this.checkpointer.passive(captureLocked), captures };
-    }
-    if (!(await this.ensureSameFile())) return { checkpoint: null, captures };
-    await this.staging.syncNames();
-    const checkpoint = await this.checkpointer!.truncate(captureLocked);
+      return r?.l0 != null;
+    };
+    await catchUp();
+    if (!this.checkpointer || !this.pin) return { checkpoint: null, captures };
+    if (mode === 'PASSIVE') return { checkpoint: await this.checkpointer.passive(captureLocked, catchUp), captures };
+    const checkpoint = await this.checkpointer.truncate(captureLocked, catchUp);
     if (checkpoint && checkpoint.busy === 0 && !checkpoint.writesRaced && this.pos) {
       // The WAL is empty now: nothing of it is left to count towards the next checkpoint. (Kept, the
       // old offset made every later pass choose TRUNCATE again: hundreds a second after a bulk load.)

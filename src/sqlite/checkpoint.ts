@@ -1,7 +1,10 @@
-// walship's own checkpoints, which never take frames away before they are captured. PASSIVE does
-// its copying while the pin is held (SQLite backfills no further than the oldest reader's
-// snapshot), so the application writes on meanwhile; only the last few frames are copied under a
-// short write barrier. TRUNCATE captures everything under the barrier first. RESTART is never used.
+// walship's own checkpoints, which never take frames away before they are captured. Both do
+// their copying while the pin is held (SQLite backfills no further than the oldest reader's
+// snapshot), so the application writes on meanwhile: a first copy, then `catchUp` captures (outside
+// any lock) what was committed during it and a second copy follows. Only what is committed after
+// that is captured under a short write barrier; TRUNCATE then copies the last frames and empties
+// the WAL. Measured with 8 MB transactions, capturing and copying a whole transaction under the
+// barrier held the application's commits for most of a bulk load. RESTART is never used.
 import type Database from 'better-sqlite3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openOwnConnection } from './open.js';
@@ -18,6 +21,9 @@ export interface CheckpointResult {
   /** For TRUNCATE: another connection committed while the barrier was down, so frames may be gone. */
   writesRaced: boolean;
 }
+
+/** Captures what was committed since the last capture, outside any lock; true if it wrote a file. The pin is held after it. */
+export type CatchUp = () => Promise<boolean>;
 
 const BARRIER_ATTEMPTS = 20;
 const BARRIER_RETRY_MS = 25;
@@ -43,18 +49,17 @@ export class Checkpointer {
   }
 
   /**
-   * PASSIVE in two steps. First the bulk of the copying, with the pin held and no lock that a
-   * writer waits on: SQLite copies no frame past the pinned snapshot, which is never past what was
-   * captured (the pin starts before the WAL is read). Then a short write barrier: `captureAll`
+   * PASSIVE in two steps. First the bulk of the copying (copyAhead), with the pin held and no lock
+   * that a writer waits on: SQLite copies no frame past the pinned snapshot, which is never past what
+   * was captured (the pin starts before the WAL is read). Then a short write barrier: `captureAll`
    * takes what was committed meanwhile, the pins drop, the few remaining frames are copied, and the
    * pin is taken again. Taken while every frame is in the database file, the new pin reads that
    * file alone, so the application's next commit restarts the WAL instead of growing it (SQLite
    * never restarts a WAL that a reader still uses, and a growing WAL makes the application's
    * autocheckpoint run on every commit).
    */
-  async passive(captureAll: () => Promise<void>): Promise<CheckpointResult> {
-    if (!this.pin.holding) throw new Error('a PASSIVE checkpoint needs the pin held');
-    const bulk: CheckpointResult = { mode: 'PASSIVE', ...checkpoint(this.pin.idleConnection, 'PASSIVE'), writesRaced: false };
+  async passive(captureAll: () => Promise<void>, catchUp: CatchUp): Promise<CheckpointResult> {
+    const bulk = await this.copyAhead(catchUp);
     // Another checkpoint (the application's) is running, or the writer kept its lock: next time.
     if (bulk.busy !== 0 || !(await this.acquireBarrier())) return bulk;
     const idle = this.pin.idleConnection;
@@ -76,7 +81,9 @@ export class Checkpointer {
    * every lock and truncates the WAL. Returns null when the application kept the write lock for
    * the whole wait.
    */
-  async truncate(captureAll: () => Promise<void>): Promise<CheckpointResult | null> {
+  async truncate(captureAll: () => Promise<void>, catchUp: CatchUp): Promise<CheckpointResult | null> {
+    // Busy here (the application's own checkpoint running) only means TRUNCATE copies more itself.
+    await this.copyAhead(catchUp);
     if (!(await this.acquireBarrier())) return null;
     const idle = this.pin.idleConnection;
     const mode = 'TRUNCATE';
@@ -98,6 +105,17 @@ export class Checkpointer {
     } finally {
       if (barrierHeld) this.barrier.exec('ROLLBACK');
     }
+  }
+
+  /**
+   * The copying done before any barrier, with the pin held: a PASSIVE copy, then, if `catchUp`
+   * captured what was committed meanwhile (moving the pin), a second one. Returns the last copy's result.
+   */
+  private async copyAhead(catchUp: CatchUp): Promise<CheckpointResult> {
+    if (!this.pin.holding) throw new Error('a checkpoint needs the pin held');
+    let copy: CheckpointResult = { mode: 'PASSIVE', ...checkpoint(this.pin.idleConnection, 'PASSIVE'), writesRaced: false };
+    if (copy.busy === 0 && (await catchUp())) copy = { mode: 'PASSIVE', ...checkpoint(this.pin.idleConnection, 'PASSIVE'), writesRaced: false };
+    return copy;
   }
 
   /**
