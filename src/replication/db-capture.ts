@@ -47,15 +47,14 @@ export interface CaptureOptions {
   /** Also stage a level-9 snapshot at the captured position. */
   snapshot: boolean;
   /**
-   * Do nothing but the idle pin moves (see IDLE_PIN_MOVES in idle-look.ts) when the database and WAL files look
-   * exactly as at the last pass (size, modification time and inode, and the WAL index's checkpoint
-   * state). For the fallback poll, so an idle database costs two stats and a small read a poll.
+   * Do nothing but the idle pin moves (IDLE_PIN_MOVES, idle-look.ts) when the database and WAL
+   * files look exactly as at the last pass (size, modification time and inode, and the WAL index's
+   * checkpoint state). For the fallback poll: an idle database costs two stats and a small read.
    */
   ifChanged?: boolean;
   /** Also checksum the whole database at the captured position. */
   checksum?: boolean;
 }
-
 
 export class DatabaseCapture {
   private pin: PinnedReader | null = null;

@@ -19,8 +19,8 @@ export class Staging {
   private readonly sorted = new Map<number, readonly LtxFileInfo[]>();
   /** Level directories known to exist: a write is then no mkdir (one fewer trip to the thread pool). */
   private readonly madeDirs = new Set<string>();
-  /** Directories with a level-0 rename not yet made durable (see write() and syncNames()). */
-  private readonly unsyncedDirs = new Set<string>();
+  /** A level-0 rename is not yet durable (see write() and syncNames()). */
+  private level0Unsynced = false;
 
   constructor(readonly dbPath: string) {
     this.dir = stagingDirOf(dbPath);
@@ -96,7 +96,7 @@ export class Staging {
     }
     await fh.close();
     await fsp.rename(tmp, final);
-    if (level === 0) this.unsyncedDirs.add(dir);
+    if (level === 0) this.level0Unsynced = true;
     else await fsyncDir(dir);
     const info = { level, minTXID, maxTXID, size, createdAt: when };
     (await this.levelIndex(level)).set(path.basename(final), info);
@@ -159,21 +159,21 @@ export class Staging {
     this.sorted.delete(info.level);
   }
 
-  /** Level-0 directories with a rename not yet made durable (0 or 1), for tests and diagnosis. */
-  get unsyncedNames(): number {
-    return this.unsyncedDirs.size;
+  /** A level-0 file's name is not yet durable, for tests and diagnosis. */
+  get namesUnsynced(): boolean {
+    return this.level0Unsynced;
   }
 
   /** Makes the level-0 renames since the last call durable (one directory fsync, see write()). */
   async syncNames(): Promise<void> {
-    for (const dir of [...this.unsyncedDirs]) {
-      this.unsyncedDirs.delete(dir);
-      try {
-        await fsyncDir(dir);
-      } catch (err) {
-        this.unsyncedDirs.add(dir);
-        throw err;
-      }
+    if (!this.level0Unsynced) return;
+    // Cleared first: a rename during the fsync sets it again for the next call.
+    this.level0Unsynced = false;
+    try {
+      await fsyncDir(this.levelDir(0));
+    } catch (err) {
+      this.level0Unsynced = true;
+      throw err;
     }
   }
 

@@ -23,7 +23,7 @@ async function* chunksOf(data: Buffer): AsyncGenerator<Buffer[]> {
 }
 
 describe('replica shipper: the sync interval', () => {
-  it('does not start with a pass that uploaded nothing', async () => {
+  it('does not start with a pass that uploaded nothing, and uploads only files whose names are durable', async () => {
     const dir = await tempDir('shipper-interval');
     const stop = new AbortController();
     cleanups.push(async () => {
@@ -51,13 +51,13 @@ describe('replica shipper: the sync interval', () => {
 
     // The first file after it is not held back by that empty pass.
     const info = await staging.write(0, 1, 1, chunksOf(Buffer.from('level-0 file 1')), Date.now());
-    expect(staging.unsyncedNames).toBe(1);
+    expect(staging.namesUnsynced).toBe(true);
     shipper.noteCaptured(info.maxTXID, Date.now());
     const shipped = await waitFor(async () => (await fsp.stat(first).catch(() => null)) !== null, 10_000, 20);
     expect(shipped, 'the first file waited for an interval started by a pass that uploaded nothing').toBeTruthy();
     expect(await fsp.readFile(first, 'utf8')).toBe('level-0 file 1');
     // Its name was made durable before it left (a power cut must not take a name a replica holds).
-    expect(staging.unsyncedNames).toBe(0);
+    expect(staging.namesUnsynced).toBe(false);
 
     // And the interval does start with a pass that uploaded: the next file waits for it.
     const second = await staging.write(0, 2, 2, chunksOf(Buffer.from('level-0 file 2')), Date.now());
