@@ -126,7 +126,7 @@ export class Bench {
     if (spec.tool === 'walship') {
       const addrPort = await freePort();
       const cfg = path.join(dir, 'walship.yml');
-      await writeWalshipConfig(cfg, { dbPath: this.dbOf(dir), replica: this.replicaFor(dir, server), syncInterval: spec.syncInterval, addrPort });
+      await writeWalshipConfig(cfg, { dbPath: this.dbOf(dir), replica: this.replicaFor(dir, server), syncInterval: spec.syncInterval, addrPort, extra: spec.extra });
       s = new Walship(this.dist, cfg, addrPort, { logLevel, cgroups });
     } else if (spec.tool === 'litestream') {
       const cfg = path.join(dir, 'litestream.yml');

@@ -13,6 +13,7 @@ import { LEVELS, SNAPSHOT_LEVEL } from '../replica/layout.js';
 import { Checkpointer, type CheckpointMode, type CheckpointResult } from '../sqlite/checkpoint.js';
 import { parseDbHeader } from '../sqlite/db-header.js';
 import { PinnedReader } from '../sqlite/pinned-reader.js';
+import { WalFile } from '../sqlite/wal-file.js';
 import { WalIndex } from '../sqlite/wal-index.js';
 import { WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE, type RunningChecksum } from '../sqlite/wal-format.js';
 import { checksumAt, readWalHeader, scanWal, type WalScan } from '../sqlite/wal-scanner.js';
@@ -21,7 +22,7 @@ import { checksumDatabaseFile } from '../sqlite/db-file-checksum.js';
 import type { CleanStop, Staging } from './staging.js';
 import { allPages, changedPages, encodeChunks } from './capture-pages.js';
 import { filesLook, IdleMoves } from './idle-look.js';
-import { openOrNull, readAt, statOrNull } from '../util/fs.js';
+import { readAt, statOrNull } from '../util/fs.js';
 
 export interface CapturePosition {
   txid: number;
@@ -67,6 +68,7 @@ export class DatabaseCapture {
   private checkpointer: Checkpointer | null = null;
   /** Opened after the pin's connection, closed after SQLite's connections (see WalIndex). */
   private walIndex: WalIndex | null = null;
+  private readonly walFile: WalFile;
   private dbIno = 0;
   private pos: CapturePosition | null = null;
   /** A pin has been held without a break since the last capture, so a new WAL generation follows on. */
@@ -89,7 +91,9 @@ export class DatabaseCapture {
     private readonly staging: Staging,
     private readonly log: Logger,
     private readonly busyTimeoutMs = 5000,
-  ) {}
+  ) {
+    this.walFile = new WalFile(`${dbPath}-wal`);
+  }
 
   get position(): CapturePosition | null {
     return this.pos;
@@ -184,6 +188,7 @@ export class DatabaseCapture {
     // Only after SQLite's connections are closed (see dbFile and WalIndex).
     this.walIndex?.close();
     this.walIndex = null;
+    await this.walFile.close();
     await this.dbFile?.close();
     this.dbFile = null;
   }
@@ -319,9 +324,9 @@ export class DatabaseCapture {
    * the capture itself would stamp a commit up to a window late, and a restore to a moment just after
    * that commit would leave it out.
    */
-  private async stampFor(wal: FileHandle | null): Promise<number> {
+  private stampFor(wal: FileHandle | null): number {
     const now = Date.now();
-    const walWrite = wal ? Math.ceil((await wal.stat()).mtimeMs) : now;
+    const walWrite = wal ? Math.ceil(this.walFile.mtimeMs(wal)) : now;
     this.lastStamp = Math.max(this.lastStamp, Math.min(now, walWrite));
     return this.lastStamp;
   }
@@ -338,16 +343,11 @@ export class DatabaseCapture {
   }
 
   private async captureLocked(opts: CaptureOptions): Promise<CaptureResult | null> {
-    const wal = await openOrNull(`${this.dbPath}-wal`);
-    try {
-      return await this.captureFrom(wal, opts);
-    } finally {
-      await wal?.close();
-    }
+    return this.captureFrom(await this.walFile.current(), opts);
   }
 
   private async captureFrom(wal: FileHandle | null, opts: CaptureOptions): Promise<CaptureResult | null> {
-    const header = wal ? await readWalHeader(wal) : null;
+    const header = wal ? readWalHeader(wal) : null;
     const pos = this.pos;
     let fullReason: string | null = this.forceFull ?? (pos ? null : 'first capture of this database');
     let start = WAL_HEADER_SIZE;
@@ -361,7 +361,7 @@ export class DatabaseCapture {
           fullReason = pos.walOffset > WAL_HEADER_SIZE ? 'WAL disappeared while walship was not watching' : 'database may have changed while walship was not watching';
         }
       } else if (pos.walOffset !== 0 && header.salt1 === pos.salt1 && header.salt2 === pos.salt2) {
-        const ck = await checksumAt(wal!, header, pos.walOffset);
+        const ck = checksumAt(wal!, header, pos.walOffset);
         if (ck) {
           start = pos.walOffset;
           startChecksum = ck;
@@ -386,12 +386,14 @@ export class DatabaseCapture {
     if (!full && !newCommits && !opts.snapshot && !opts.checksum) return null;
 
     const db = this.dbFile!;
-    const dbHead = parseDbHeader(await readAt(db, 0, 100));
+    // The database header only matters without a WAL header or a commit in the scan.
+    const walKnows = header !== null && scan !== null && scan.commit > 0;
+    const dbHead = walKnows ? null : parseDbHeader(await readAt(db, 0, 100));
     const pageSize = header?.pageSize ?? dbHead?.pageSize;
     if (!pageSize) return null; // created but not yet written: nothing to capture
-    const commit = scan && scan.commit > 0 ? scan.commit : await pageCount(db, dbHead?.pageCount ?? null, pageSize);
+    const commit = walKnows ? scan!.commit : await pageCount(db, dbHead?.pageCount ?? null, pageSize);
     const source = new PageSource(db, wal, scan?.pages ?? new Map(), pageSize, { db: this.dbPath, wal: `${this.dbPath}-wal` });
-    const now = await this.stampFor(wal);
+    const now = this.stampFor(wal);
     let txid = Math.max(pos?.txid ?? 0, this.txidFloor);
     let l0: LtxFileInfo | null = null;
 

@@ -1,6 +1,6 @@
 // Ships staged LTX files to one replica, on its own loop and position, so a slow or dead replica
 // stalls neither capture nor the other replicas.
-import { promises as fsp } from 'node:fs';
+import { unlinkIfExists } from '../util/fs.js';
 import type { Logger } from 'pino';
 import type { Metrics } from '../server/metrics.js';
 import { ReplicaConflictError, type LtxFileInfo, type ReplicaClient } from '../replica/client.js';
@@ -320,7 +320,7 @@ export class ReplicaShipper {
     try {
       await this.upload(merged.info, merged.path);
     } finally {
-      await fsp.rm(merged.path, { force: true });
+      await unlinkIfExists(merged.path);
     }
   }
 

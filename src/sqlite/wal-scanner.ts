@@ -1,4 +1,5 @@
 // Reads committed frames from a WAL file, from a known position to the last valid commit frame.
+import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import {
   parseWalHeader,
@@ -33,19 +34,23 @@ const READ_CHUNK_FRAMES = 256;
 /** Above this many bytes of pages, keep offsets only and read pages again when encoding. */
 const RETAIN_LIMIT = 16 * 1024 * 1024;
 
-export async function readWalHeader(fh: FileHandle): Promise<WalHeader | null> {
+// The header and the checksum at the captured position are read synchronously: a few dozen bytes
+// of a file the application has just written (in the page cache), where each asynchronous read was a
+// trip through the thread pool on every capture pass.
+
+export function readWalHeader(fh: FileHandle): WalHeader | null {
   const b = Buffer.alloc(WAL_HEADER_SIZE);
-  const { bytesRead } = await fh.read(b, 0, WAL_HEADER_SIZE, 0);
+  const bytesRead = readSync(fh.fd, b, 0, WAL_HEADER_SIZE, 0);
   return bytesRead === WAL_HEADER_SIZE ? parseWalHeader(b) : null;
 }
 
 /** The running checksum at `offset`: taken from the header, or from the frame that ends there. */
-export async function checksumAt(fh: FileHandle, header: WalHeader, offset: number): Promise<RunningChecksum | null> {
+export function checksumAt(fh: FileHandle, header: WalHeader, offset: number): RunningChecksum | null {
   if (offset === WAL_HEADER_SIZE) return { s1: header.checksum1, s2: header.checksum2 };
   const frameSize = WAL_FRAME_HEADER_SIZE + header.pageSize;
   if (offset < WAL_HEADER_SIZE + frameSize || (offset - WAL_HEADER_SIZE) % frameSize !== 0) return null;
   const b = Buffer.alloc(WAL_FRAME_HEADER_SIZE);
-  const { bytesRead } = await fh.read(b, 0, WAL_FRAME_HEADER_SIZE, offset - frameSize);
+  const bytesRead = readSync(fh.fd, b, 0, WAL_FRAME_HEADER_SIZE, offset - frameSize);
   if (bytesRead !== WAL_FRAME_HEADER_SIZE) return null;
   if (b.readUInt32BE(8) !== header.salt1 || b.readUInt32BE(12) !== header.salt2) return null;
   return { s1: b.readUInt32BE(16), s2: b.readUInt32BE(20) };

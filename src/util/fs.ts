@@ -33,6 +33,18 @@ export async function statOrNull(p: string): Promise<Stats | null> {
   }
 }
 
+/**
+ * Removes the file at `p`; nothing there is fine, other errors are thrown. One unlink: fs.rm's
+ * lstat first would be a second trip through the thread pool for every staged file removed.
+ */
+export async function unlinkIfExists(p: string): Promise<void> {
+  try {
+    await fsp.unlink(p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
 /** The file opened for reading, or null when nothing is at `p`; other errors are thrown. */
 export async function openOrNull(p: string): Promise<FileHandle | null> {
   try {
