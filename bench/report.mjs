@@ -59,6 +59,8 @@ export function headline(results) {
     bulk_time_ratio_vs_litestream: ratio(bw?.endToEndMs, bl?.endToEndMs),
     restore_time_ratio_vs_litestream: ratio(rw?.ms, rl?.ms),
     restore_ratio: ratio(rw?.ms, results.restore?.raw?.getMs),
+    // Not a goal: the same restore without its closing quick_check, to show what the check costs.
+    restore_ratio_integrity_check_none: ratio(rw?.noCheckMs, results.restore?.raw?.getMs),
     idle_cpu_s_per_min: results.idle?.walship?.cpuSPerMin ?? null,
     idle_requests_per_hour: results.idle?.walship?.requestsPerHour ?? null,
     idle_requests_after_writes: results.idle?.walship?.afterWrites?.requests ?? null,
@@ -156,6 +158,7 @@ export function renderTables(results, h, met) {
     const r = results.restore;
     const rows = [['', 'seconds', 'matches source']];
     for (const t of ['walship', 'litestream']) if (r.byTool[t]) rows.push([`${t} restore`, f(r.byTool[t].ms / 1000, 2), r.byTool[t].matchesSource]);
+    if (r.byTool.walship?.noCheckMs != null) rows.push(['walship restore -integrity-check none', f(r.byTool.walship.noCheckMs / 1000, 2), '']);
     if (r.raw) rows.push([`raw sftp get -f (${f(r.raw.bytes / MB)} MB)`, f(r.raw.getMs / 1000, 2), '']);
     L.push('', 'Restore of the bulk-loaded replica (a new process each)');
     L.push(table(rows));

@@ -8,11 +8,19 @@ export function compressBlock(data: Buffer): Buffer {
   return compressSync(data).subarray(SIZE_PREFIX);
 }
 
+/**
+ * Where a block is framed for lz4-napi: one buffer for every call (the decompression is synchronous
+ * and copies out), grown when a larger block comes. A fresh one per page was a restore's largest
+ * allocation: 516 MB of them for a 512 MB database, and a good share of its garbage collection.
+ */
+let scratch = Buffer.allocUnsafe(0);
+
 export function decompressBlock(block: Buffer, size: number): Buffer {
-  const framed = Buffer.allocUnsafe(block.length + SIZE_PREFIX);
-  framed.writeUInt32LE(size, 0);
-  block.copy(framed, SIZE_PREFIX);
-  const out = uncompressSync(framed);
+  const need = block.length + SIZE_PREFIX;
+  if (scratch.length < need) scratch = Buffer.allocUnsafeSlow(Math.max(need, 64 * 1024));
+  scratch.writeUInt32LE(size, 0);
+  block.copy(scratch, SIZE_PREFIX);
+  const out = uncompressSync(scratch.subarray(0, need));
   if (out.length !== size) throw new Error(`LZ4 block decoded to ${out.length} bytes, expected ${size}`);
   return out;
 }

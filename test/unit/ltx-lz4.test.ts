@@ -95,4 +95,19 @@ describe('LZ4 block codec', () => {
     const block = compressBlock(page);
     expect(() => decompressBlock(block.subarray(0, block.length - 3), page.length)).toThrow();
   });
+
+  it('decodes blocks of every size one after another exactly (nothing of a larger block before it leaks in)', () => {
+    // Noise (a large block), then a zero page (a tiny block), then a 64 KiB noise page (larger than
+    // any before), then the tiny one again, then a truncated small block after the large ones.
+    const noise = Buffer.alloc(4096);
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+    const big = Buffer.alloc(65536);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 40503 + 7) >>> 9;
+    const zero = Buffer.alloc(4096);
+    for (const page of [noise, zero, big, zero, noise]) {
+      expect(decompressBlock(compressBlock(page), page.length).equals(page)).toBe(true);
+    }
+    const small = compressBlock(zero);
+    expect(() => decompressBlock(small.subarray(0, small.length - 1), zero.length)).toThrow();
+  });
 });
