@@ -1,7 +1,7 @@
 // Capture for one database: reads newly committed WAL frames from the last position and writes
 // them as a level-0 LTX file into staging. Continuity is checked on every pass; when it cannot be
 // proven, the next file holds every page (a snapshot), and the reason is reported.
-import { promises as fsp, statSync, type Stats } from 'node:fs';
+import { fstatSync, promises as fsp, statSync, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { LtxEncoder } from '../ltx/encoder.js';
@@ -326,7 +326,8 @@ export class DatabaseCapture {
    */
   private stampFor(wal: FileHandle | null): number {
     const now = Date.now();
-    const walWrite = wal ? Math.ceil(this.walFile.mtimeMs(wal)) : now;
+    // Synchronous: an fstat of a local file.
+    const walWrite = wal ? Math.ceil(fstatSync(wal.fd).mtimeMs) : now;
     this.lastStamp = Math.max(this.lastStamp, Math.min(now, walWrite));
     return this.lastStamp;
   }
@@ -386,12 +387,12 @@ export class DatabaseCapture {
     if (!full && !newCommits && !opts.snapshot && !opts.checksum) return null;
 
     const db = this.dbFile!;
-    // The database header only matters without a WAL header or a commit in the scan.
-    const walKnows = header !== null && scan !== null && scan.commit > 0;
-    const dbHead = walKnows ? null : parseDbHeader(await readAt(db, 0, 100));
+    // The database header only matters when the scan read no commit (which also gives the page size).
+    const walCommit = scan?.commit ?? 0;
+    const dbHead = walCommit > 0 ? null : parseDbHeader(await readAt(db, 0, 100));
     const pageSize = header?.pageSize ?? dbHead?.pageSize;
     if (!pageSize) return null; // created but not yet written: nothing to capture
-    const commit = walKnows ? scan!.commit : await pageCount(db, dbHead?.pageCount ?? null, pageSize);
+    const commit = walCommit > 0 ? walCommit : await pageCount(db, dbHead?.pageCount ?? null, pageSize);
     const source = new PageSource(db, wal, scan?.pages ?? new Map(), pageSize, { db: this.dbPath, wal: `${this.dbPath}-wal` });
     const now = this.stampFor(wal);
     let txid = Math.max(pos?.txid ?? 0, this.txidFloor);

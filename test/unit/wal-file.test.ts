@@ -59,9 +59,8 @@ describe('WalFile', () => {
     expect(await contents(w)).toBe('replaced');
   });
 
-  it('does not trust a removed file even when the name is back before the next pass', async () => {
-    // Removed and created again between two passes: whatever inode number the new file gets, the
-    // open one has no links left and is given up.
+  it('opens the new file when the WAL was removed and created again between two passes', async () => {
+    // No pass sees the name missing: only the inode tells the files apart.
     writeFileSync(wal, 'old');
     await w.current();
     unlinkSync(wal);
