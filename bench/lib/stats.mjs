@@ -66,6 +66,11 @@ export function runCmd(cmd, args, { timeoutMs = 600_000, env, input, cwd } = {})
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr, ms: now() - t0, timedOut });
     });
+    // A command that exits without reading its input (it failed early) breaks the pipe: its exit
+    // status and stderr say why, not an EPIPE that would end the whole bench.
+    child.stdin.on('error', (err) => {
+      stderr += `\n(stdin: ${err.message})`;
+    });
     child.stdin.end(input ?? '');
   });
 }
