@@ -262,16 +262,20 @@ export interface TransferOptions {
  * increasing offsets. The first failure stops the others from taking new chunks, and every worker
  * has stopped before this returns (so the caller may close what they use).
  */
-async function inChunks(size: number, opts: TransferOptions, transfer: (pos: number, len: number) => Promise<void>): Promise<void> {
+/**
+ * Runs `transfer` over `size` bytes in chunks, `opts.concurrency` at a time. Each of the parallel
+ * workers has a number (`worker`, from 0), so a caller can give each its own buffer to reuse.
+ */
+async function inChunks(size: number, opts: TransferOptions, transfer: (pos: number, len: number, worker: number) => Promise<void>): Promise<void> {
   let next = 0;
   let failed = false;
-  const worker = async (): Promise<void> => {
+  const worker = async (_: unknown, id: number): Promise<void> => {
     while (!failed && next < size) {
       const pos = next;
       const len = Math.min(opts.chunkSize, size - pos);
       next += len;
       try {
-        await transfer(pos, len);
+        await transfer(pos, len, id);
       } catch (err) {
         failed = true;
         throw err;
@@ -345,8 +349,13 @@ export async function putFile(sftp: Sftp, handle: Buffer, remotePath: string, lo
   const fh: FileHandle = await fsp.open(localPath, 'r');
   try {
     const { size } = await fh.stat();
-    await inChunks(size, opts, async (pos, len) => {
-      const buf = Buffer.allocUnsafe(len);
+    // One buffer per worker, reused chunk after chunk: ssh2 copies a write's bytes into its packet
+    // before it returns, and a worker reads its next chunk only once the last write was answered.
+    // A fresh buffer per chunk lived across two round trips, long enough to reach V8's old
+    // generation, and a large upload left its whole size there as garbage for the next full collection.
+    const buffers: Buffer[] = [];
+    await inChunks(size, opts, async (pos, len, worker) => {
+      const buf = (buffers[worker] ??= Buffer.allocUnsafeSlow(opts.chunkSize)).subarray(0, len);
       const { bytesRead } = await fh.read(buf, 0, len, pos);
       if (bytesRead !== len) throw new Error(`${localPath} changed size while it was uploaded`);
       await sftp.write(handle, remotePath, buf, len, pos);

@@ -77,3 +77,23 @@ test('a WAL shorter than a frame it should hold is an error naming the file', as
     await wal.close();
   }
 });
+
+test('pages past the end of the database file read as zeros in a later batch too, not as bytes the last batch left', async () => {
+  // Every batch reuses one buffer: the second batch's pages past the file's end must not show what
+  // the first batch left there.
+  const dbPages = 260;
+  await fsp.writeFile(path.join(dir, 'db'), Buffer.concat(Array.from({ length: dbPages }, (_, i) => page(1, i + 1))));
+  const db = await fsp.open(path.join(dir, 'db'), 'r');
+  try {
+    const source = new PageSource(db, null, new Map(), PAGE, { db: 'db', wal: 'wal' });
+    const wanted = Array.from({ length: 300 }, (_, i) => i + 1);
+    const got = await collect(source, wanted);
+    expect(got.map(([p]) => p)).toEqual(wanted);
+    for (const [pgno, data] of got) {
+      const expected = pgno > dbPages ? Buffer.alloc(PAGE) : page(1, pgno);
+      expect(data.equals(expected), `page ${pgno}`).toBe(true);
+    }
+  } finally {
+    await db.close();
+  }
+});
