@@ -53,5 +53,5 @@ USER 10001:10001
 # reads addr and asks /healthz. Without addr, or for restore/ltx, it reports healthy.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 CMD ["node", "/app/healthcheck.mjs"]
 # The same node flags as the bin's shebang (src/cli/main.ts says why).
-ENTRYPOINT ["node", "--max-semi-space-size=2", "--v8-pool-size=1", "/app/dist/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--v8-pool-size=1", "--interrupt-budget=1000000", "/app/dist/cli/main.js"]
 CMD ["replicate"]
