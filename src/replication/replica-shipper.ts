@@ -253,7 +253,11 @@ export class ReplicaShipper {
     let waiting = 0;
     const l0 = await this.staging.list(0);
     const snaps = await this.staging.list(SNAPSHOT_LEVEL);
-    const pending = l0.filter((f) => f.maxTXID > this.remoteMax(0));
+    // Level 0 holds everything since the last level-1 compaction (a thousand files at 0s): the
+    // replica's position is looked up once, not once per file (a profile at 0s found this filter
+    // at 1% of the main thread when it did).
+    const shipped = this.remoteMax(0);
+    const pending = l0.filter((f) => f.maxTXID > shipped);
     // A level-0 file's name must be durable before the file leaves the machine (see Staging.write):
     // otherwise a power cut could take the name while the replica keeps the file, and a start that
     // cannot reach the replica would capture different commits under the same TXID.
