@@ -7,6 +7,7 @@ import { LEVELS, SNAPSHOT_LEVEL } from '../replica/layout.js';
 import type { Metrics } from '../server/metrics.js';
 import { NotWalModeError } from '../sqlite/open.js';
 import { Backoff } from '../util/backoff.js';
+import { statOrNull } from '../util/fs.js';
 import { captureDelayMs, captureWindowMs, GROUP_COMMIT_MAX_WAIT_MS, type CaptureTrigger } from './capture-schedule.js';
 import { CheckpointDriver } from './checkpoint-driver.js';
 import { compactStagedLevel } from './compaction.js';
@@ -338,9 +339,15 @@ export class DbReplicator {
         backoff.reset();
       } catch (err) {
         const e = err as Error;
-        // Not being in WAL mode yet is expected while the application sets the database up.
-        const event = e instanceof NotWalModeError ? 'not_wal_mode' : 'capture_failed';
-        this.log.error({ db: this.dbPath, event, err: e.message }, 'capture failed; retrying');
+        if (!(e instanceof NotWalModeError) && (await statOrNull(this.dbPath).catch(() => undefined)) === null) {
+          // Removed while the pass ran (SQLite then fails with a disk I/O error): the next pass waits
+          // for it, and in directory mode the scan lets it go (dir-monitor.ts). Not walship's failure.
+          this.log.warn({ db: this.dbPath, event: 'database_removed', err: e.message }, 'the database was removed during a capture');
+        } else {
+          // Not being in WAL mode yet is expected while the application sets the database up.
+          const event = e instanceof NotWalModeError ? 'not_wal_mode' : 'capture_failed';
+          this.log.error({ db: this.dbPath, event, err: e.message }, 'capture failed; retrying');
+        }
         await sleep(backoff.next(), this.stop.signal);
         this.requestCapture('due');
       }
