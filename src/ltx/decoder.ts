@@ -2,7 +2,7 @@
 // the page index. One decoder reads a stream of chunks, so a restore never needs a whole file in
 // memory; LtxFile is the same decoder over a buffer already in memory. Pure: no I/O.
 import { ByteReader } from './byte-reader.js';
-import { createCrc64 } from './crc64.js';
+import { createCrc64, type Crc64 } from './crc64.js';
 import {
   CHECKSUM_FLAG,
   decodeHeader,
@@ -111,24 +111,31 @@ async function* decodeBody(header: LtxHeader, headerBytes: Buffer, r: ByteReader
   // pgno, offset and size of every page, for the page index check.
   const seen: number[] = [];
   let prev = 0;
+  // A page's header and its block's size field, checksummed together.
+  const frameHead = Buffer.allocUnsafe(PAGE_HEADER_SIZE + 4);
   for (;;) {
     const start = r.position;
-    const pageHead = await r.read(PAGE_HEADER_SIZE, 'page header');
-    crc.update(pageHead);
+    const pageHead = r.readNow(PAGE_HEADER_SIZE) ?? (await r.read(PAGE_HEADER_SIZE, 'page header'));
     const pgno = pageHead.readUInt32BE(0);
     const flags = pageHead.readUInt16BE(4);
-    if (pgno === 0 && flags === 0) break;
+    if (pgno === 0 && flags === 0) {
+      crc.update(pageHead);
+      break;
+    }
     if (pgno === 0) throw new LtxFormatError('page number 0');
     if ((flags & ~PAGE_FLAG_SIZE) !== 0) throw new LtxFormatError(`invalid page flags 0x${flags.toString(16)}`);
     if ((flags & PAGE_FLAG_SIZE) === 0) throw new LtxFormatError('legacy LZ4-frame pages are not supported');
     if (pgno <= prev) throw new LtxFormatError(`pages out of order: ${prev} then ${pgno}`);
     if (pgno === lock) throw new LtxFormatError(`lock page ${pgno} stored`);
     if (pgno > header.commit) throw new LtxFormatError(`page ${pgno} beyond commit size ${header.commit}`);
-    const sizeField = await r.read(4, 'page size field');
-    crc.update(sizeField);
+    // The two fields side by side, so the checksum takes them in one call.
+    pageHead.copy(frameHead, 0, 0, PAGE_HEADER_SIZE);
+    const sizeField = r.readNow(4) ?? (await r.read(4, 'page size field'));
+    sizeField.copy(frameHead, PAGE_HEADER_SIZE, 0, 4);
+    crc.update(frameHead);
     const blockSize = sizeField.readUInt32BE(0);
     if (blockSize > maxBlock) throw new LtxFormatError(`page ${pgno}: block size ${blockSize} is more than a ${header.pageSize}-byte page compresses to`);
-    const block = await r.read(blockSize, `page ${pgno} data`);
+    const block = r.readNow(blockSize) ?? (await r.read(blockSize, `page ${pgno} data`));
     let data: Buffer;
     try {
       data = decompressBlock(block, header.pageSize);
@@ -145,15 +152,19 @@ async function* decodeBody(header: LtxHeader, headerBytes: Buffer, r: ByteReader
   // after the trailer: a file padded (or sparse) past its end is corrupt, and is refused without
   // reading the padding into memory.
   const indexStart = r.position;
+  // The index's varints (one to three bytes each, three per page) reach the checksum a few
+  // kilobytes at a time, not one call each.
+  const indexBytes = new ChecksumBatch(crc);
   for (let i = 0; i < seen.length; i += 3) {
     for (let j = 0; j < 3; j++) {
-      const v = await r.readUvarint('page index');
-      crc.update(v.bytes);
+      const v = r.readUvarintNow('page index') ?? (await r.readUvarint('page index'));
+      indexBytes.add(v.bytes);
       if (v.value !== seen[i + j]) throw new LtxFormatError(`page index entry for page ${seen[i]} does not match the page`);
     }
   }
   const end = await r.readUvarint('page index');
-  crc.update(end.bytes);
+  indexBytes.add(end.bytes);
+  indexBytes.flush();
   if (end.value !== 0) throw new LtxFormatError('page index has extra entries');
   const indexSizeField = await r.read(8, 'page index size');
   crc.update(indexSizeField);
@@ -179,4 +190,26 @@ async function* decodeBody(header: LtxHeader, headerBytes: Buffer, r: ByteReader
     }
   }
   return trailer;
+}
+
+/** Small pieces of a checksummed stream, gathered in order and handed to the checksum together. */
+class ChecksumBatch {
+  private readonly buf = Buffer.allocUnsafe(4096);
+  private used = 0;
+
+  constructor(private readonly crc: Crc64) {}
+
+  add(bytes: Buffer): void {
+    if (this.used + bytes.length > this.buf.length) this.flush();
+    if (bytes.length > this.buf.length) {
+      this.crc.update(bytes);
+      return;
+    }
+    this.used += bytes.copy(this.buf, this.used);
+  }
+
+  flush(): void {
+    if (this.used > 0) this.crc.update(this.buf.subarray(0, this.used));
+    this.used = 0;
+  }
 }
