@@ -380,21 +380,26 @@ export async function getFile(sftp: Sftp, handle: Buffer, remotePath: string, si
 export async function* streamFile(sftp: Sftp, handle: Buffer, remotePath: string, from: number, size: number, opts: TransferOptions): AsyncGenerator<Buffer> {
   const pending: Promise<Buffer>[] = [];
   let next = from;
-  const issue = (): void => {
-    while (pending.length < opts.concurrency && next < size) {
-      const pos = next;
-      const len = Math.min(opts.chunkSize, size - pos);
-      next += len;
-      const buf = Buffer.allocUnsafe(len);
-      const p = readRange(sftp, handle, remotePath, buf, 0, pos, len, size).then(() => buf);
-      p.catch(() => undefined); // surfaces when its turn comes
-      pending.push(p);
-    }
-  };
+  // Reads are asked for in batches, one socket write each, once half the window is consumed: one
+  // write per read was the main thread's costliest system call in a restore (4,096 of them for
+  // 512 MB, each waking the server). Between half and all of the window stays in flight.
+  const refillAt = Math.floor(opts.concurrency / 2);
+  const issue = (): void =>
+    sftp.corked(() => {
+      while (pending.length < opts.concurrency && next < size) {
+        const pos = next;
+        const len = Math.min(opts.chunkSize, size - pos);
+        next += len;
+        const buf = Buffer.allocUnsafe(len);
+        const p = readRange(sftp, handle, remotePath, buf, 0, pos, len, size).then(() => buf);
+        p.catch(() => undefined); // surfaces when its turn comes
+        pending.push(p);
+      }
+    });
   issue();
   while (pending.length > 0) {
     const buf = await pending.shift()!;
-    issue();
+    if (pending.length <= refillAt) issue();
     yield buf;
   }
 }
