@@ -35,15 +35,22 @@ function shebangNodeArgs(main) {
   return m ? m[1].split(/\s+/).filter(Boolean) : [];
 }
 
+/**
+ * node's arguments to run a walship command from `distDir` as installed: the shebang's flags, then
+ * WALSHIP_BENCH_NODE_ARGS (diagnosis only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"), then the script.
+ */
+export function walshipNodeArgs(distDir) {
+  const main = path.join(distDir, 'cli', 'main.js');
+  const extra = (process.env.WALSHIP_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  return [...shebangNodeArgs(main), ...extra, main];
+}
+
 export class Walship extends Sidecar {
   /** Parsed log lines, each with `_t`. */
   events = [];
 
   constructor(distDir, configPath, addrPort, { logLevel = 'info', cgroups = [] } = {}) {
-    // WALSHIP_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p" profiles the sidecar (diagnosis only).
-    const nodeArgs = (process.env.WALSHIP_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-    const main = path.join(distDir, 'cli', 'main.js');
-    super('walship', process.execPath, [...shebangNodeArgs(main), ...nodeArgs, main, 'replicate', '-config', configPath], {
+    super('walship', process.execPath, [...walshipNodeArgs(distDir), 'replicate', '-config', configPath], {
       env: { ...process.env, LOG_LEVEL: logLevel },
       cgroups,
     });

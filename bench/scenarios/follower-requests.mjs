@@ -10,6 +10,7 @@ import { runLoadWriter } from '../../test/kit/writer.mjs';
 import { sleep, waitFor } from '../../test/kit/wait.mjs';
 import { waitForMarker } from '../lib/ltxscan.mjs';
 import { Sidecar } from '../lib/sidecar.mjs';
+import { walshipNodeArgs } from '../lib/walship.mjs';
 import { now, round } from '../lib/stats.mjs';
 import { countByType, Versitygw } from '../lib/versitygw.mjs';
 import { ROOT } from '../context.mjs';
@@ -20,7 +21,7 @@ const SETTLE_MS = 3_000;
 
 /** `walship restore -f -config CFG -o OUT DB`, started and caught up. */
 async function startFollower(b, cfg, db, out, env) {
-  const f = new Sidecar('walship-follower', process.execPath, [path.join(b.dist, 'cli', 'main.js'), 'restore', '-f', '-config', cfg, '-o', out, db], { env });
+  const f = new Sidecar('walship-follower', process.execPath, [...walshipNodeArgs(b.dist), 'restore', '-f', '-config', cfg, '-o', out, db], { env });
   b.cleanups.push(() => f.running && f.proc.kill('SIGKILL'));
   f.spawn();
   const ok = await waitFor(() => !f.running || f.lines.some((l) => l.line.includes('"event":"started"')), 30_000, 50);

@@ -5,6 +5,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { parseName } from '../lib/ltxscan.mjs';
 import { MB, round, runCmd } from '../lib/stats.mjs';
+import { walshipNodeArgs } from '../lib/walship.mjs';
 
 const SAME_QUERY = 'SELECT count(*), coalesce(sum(length(data)),0) FROM bulk; SELECT max(n) FROM tx;';
 
@@ -36,7 +37,7 @@ export async function restoreWith(b, bulk, flags = []) {
   await fsp.rm(out, { force: true });
   const [cmd, args] =
     tool === 'walship'
-      ? [process.execPath, [path.join(b.dist, 'cli', 'main.js'), 'restore', '-config', path.join(dir, 'walship.yml'), '-o', out, ...flags, db]]
+      ? [process.execPath, [...walshipNodeArgs(b.dist), 'restore', '-config', path.join(dir, 'walship.yml'), '-o', out, ...flags, db]]
       : [b.litestreamBin, ['restore', '-config', path.join(dir, 'litestream.yml'), '-o', out, db]];
   const r = await runCmd(cmd, args, { timeoutMs: 1_800_000 });
   if (r.code !== 0) throw new Error(`${tool} restore failed (exit ${r.code}): ${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`);
