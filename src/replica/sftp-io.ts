@@ -258,13 +258,10 @@ export interface TransferOptions {
 }
 
 /**
- * Runs `transfer(pos, len)` over `size` bytes in chunks, with up to `concurrency` in flight at
- * increasing offsets. The first failure stops the others from taking new chunks, and every worker
- * has stopped before this returns (so the caller may close what they use).
- */
-/**
- * Runs `transfer` over `size` bytes in chunks, `opts.concurrency` at a time. Each of the parallel
- * workers has a number (`worker`, from 0), so a caller can give each its own buffer to reuse.
+ * Runs `transfer(pos, len, worker)` over `size` bytes in chunks, with up to `concurrency` in flight
+ * at increasing offsets. `worker` numbers the parallel workers from 0, so a caller can give each
+ * its own buffer to reuse. The first failure stops the others from taking new chunks, and every
+ * worker has stopped before this returns (so the caller may close what they use).
  */
 async function inChunks(size: number, opts: TransferOptions, transfer: (pos: number, len: number, worker: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -351,8 +348,7 @@ export async function putFile(sftp: Sftp, handle: Buffer, remotePath: string, lo
     const { size } = await fh.stat();
     // One buffer per worker, reused chunk after chunk: ssh2 copies a write's bytes into its packet
     // before it returns, and a worker reads its next chunk only once the last write was answered.
-    // A fresh buffer per chunk lived across two round trips, long enough to reach V8's old
-    // generation, and a large upload left its whole size there as garbage for the next full collection.
+    // A fresh buffer per chunk allocated the file's whole size again for every upload.
     const buffers: Buffer[] = [];
     await inChunks(size, opts, async (pos, len, worker) => {
       const buf = (buffers[worker] ??= Buffer.allocUnsafeSlow(opts.chunkSize)).subarray(0, len);

@@ -22,8 +22,8 @@ export class PageSource {
   /**
    * Yields [pgno, bytes] in the order of `pgnos`. The bytes are valid only until the next page is
    * asked for: every batch is read into the same buffer (the consumers, the encoder and the
-   * checksum, use each page at once). A fresh buffer per batch lived through its reads long enough
-   * to reach V8's old generation, and a bulk capture left its whole size there as garbage.
+   * checksum, use each page at once). A fresh buffer per batch allocated what a capture reads
+   * again: 203 MB of buffers for a 100 MB bulk load.
    */
   async *pages(pgnos: readonly number[]): AsyncGenerator<[number, Buffer]> {
     const arena = Buffer.allocUnsafeSlow(Math.min(pgnos.length, BATCH_PAGES) * (WAL_FRAME_HEADER_SIZE + this.pageSize));

@@ -75,8 +75,8 @@ export async function scanWal(
   let retained = 0;
   let retain = true;
   // Once nothing is retained, no page refers to a chunk after it is scanned, and one buffer serves
-  // every read: a bulk capture's scan otherwise allocated its whole WAL range, a megabyte at a time,
-  // each living through a read long enough to become garbage for V8's next full collection.
+  // every read: a bulk capture's scan otherwise allocated its whole WAL range again, a megabyte at a
+  // time.
   let spare: Buffer | null = null;
 
   for (let chunkFrames = FIRST_CHUNK_FRAMES; ; chunkFrames = READ_CHUNK_FRAMES) {
