@@ -74,14 +74,9 @@ export async function scanWal(
   let offset = start;
   let retained = 0;
   let retain = true;
-  // Once nothing is retained, no page refers to a chunk after it is scanned, and one buffer serves
-  // every read: a bulk capture's scan otherwise allocated its whole WAL range again, a megabyte at a
-  // time.
-  let spare: Buffer | null = null;
 
   for (let chunkFrames = FIRST_CHUNK_FRAMES; ; chunkFrames = READ_CHUNK_FRAMES) {
-    const want = frameSize * chunkFrames;
-    const chunk: Buffer = spare && spare.length >= want ? spare.subarray(0, want) : Buffer.allocUnsafeSlow(want);
+    const chunk = Buffer.allocUnsafeSlow(frameSize * chunkFrames);
     const { bytesRead } = await fh.read(chunk, 0, chunk.length, offset);
     const whole = Math.floor(bytesRead / frameSize);
     let stopped = whole < chunkFrames;
@@ -115,7 +110,6 @@ export async function scanWal(
     }
     if (stopped) break;
     offset += whole * frameSize;
-    if (!retain) spare = chunk;
   }
   return scan;
 }

@@ -79,8 +79,7 @@ test('a WAL shorter than a frame it should hold is an error naming the file', as
 });
 
 test('pages past the end of the database file read as zeros in a later batch too, not as bytes the last batch left', async () => {
-  // Every batch reuses one buffer: the second batch's pages past the file's end must not show what
-  // the first batch left there.
+  // The second batch's pages past the file's end must not show what the first batch read.
   const dbPages = 260;
   await fsp.writeFile(path.join(dir, 'db'), Buffer.concat(Array.from({ length: dbPages }, (_, i) => page(1, i + 1))));
   const db = await fsp.open(path.join(dir, 'db'), 'r');
