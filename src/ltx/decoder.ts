@@ -199,12 +199,9 @@ class ChecksumBatch {
 
   constructor(private readonly crc: Crc64) {}
 
+  /** `bytes` is a varint: at most 10 bytes, far less than the buffer. */
   add(bytes: Buffer): void {
     if (this.used + bytes.length > this.buf.length) this.flush();
-    if (bytes.length > this.buf.length) {
-      this.crc.update(bytes);
-      return;
-    }
     this.used += bytes.copy(this.buf, this.used);
   }
 
