@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compressBlock, decompressBlock } from '../../src/ltx/lz4.js';
+import { compressSync } from 'lz4-napi';
+import { compressBlock, decompressBlock, literalBlock, looksIncompressible } from '../../src/ltx/lz4.js';
 
 // A minimal, independent LZ4 *block* decoder (https://github.com/lz4/lz4/blob/dev/doc/lz4_Block_format.md).
 // It knows nothing of size prefixes or frames, so it proves compressBlock emits a bare block.
@@ -109,5 +110,69 @@ describe('LZ4 block codec', () => {
     }
     const small = compressBlock(zero);
     expect(() => decompressBlock(small.subarray(0, small.length - 1), zero.length)).toThrow();
+  });
+
+  it('stores a page of noise as the literal run lz4-napi itself makes of it, without calling it', () => {
+    const noise = samplePages()[2]![1];
+    expect(looksIncompressible(noise)).toBe(true);
+    const block = compressBlock(noise);
+    // The library's own output for the same page (after its 4-byte size prefix) is the same bytes.
+    expect(block.equals(compressSync(noise).subarray(4))).toBe(true);
+    expect(block.length).toBe(1 + 17 + 4096);
+    expect(referenceLz4BlockDecode(block, 4096).equals(noise)).toBe(true);
+  });
+
+  it('sends every page that is not random-looking to the compressor', () => {
+    const [[, zeros], [, text], [, noise], [, small]] = samplePages() as Array<[string, Buffer]>;
+    const utf8 = Buffer.alloc(4096);
+    utf8.write('Ελληνικά 中文新闻 русский текст '.repeat(200), 'utf8');
+    // Random bytes with a twentieth of the page zeroed (a cell's free space): LZ4 gains on it.
+    const mostlyNoise = Buffer.from(noise);
+    mostlyNoise.fill(0, 1000, 1205);
+    const halfNoise = Buffer.from(noise);
+    halfNoise.fill(0, 2048);
+    for (const page of [zeros!, text!, small!, utf8, mostlyNoise, halfNoise]) {
+      expect(looksIncompressible(page)).toBe(false);
+      expect(compressBlock(page).equals(compressSync(page).subarray(4))).toBe(true);
+    }
+  });
+
+  it.each([0, 1, 14, 15, 16, 269, 270, 271, 4096, 65536])('literalBlock of %i bytes is a block the independent decoder and decompressBlock read back', (n) => {
+    const data = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) data[i] = (i * 2654435761) >>> 24;
+    const block = literalBlock(data);
+    expect(referenceLz4BlockDecode(block, n).equals(data)).toBe(true);
+    if (n > 0) expect(decompressBlock(block, n).equals(data)).toBe(true);
+  });
+
+  it('reads a literal run into a buffer of its own, and sends a run of the wrong length to the library, which refuses it', () => {
+    const data = Buffer.from(samplePages()[2]![1]);
+    const block = literalBlock(data);
+    const out = decompressBlock(block, data.length);
+    block.fill(0);
+    expect(out.equals(data)).toBe(true);
+    expect(() => decompressBlock(literalBlock(data), data.length - 1)).toThrow();
+    expect(() => decompressBlock(Buffer.concat([literalBlock(data), Buffer.from([0])]), data.length)).toThrow();
+    // A run cut short inside its length bytes.
+    expect(() => decompressBlock(literalBlock(data).subarray(0, 5), data.length)).toThrow();
+  });
+
+  it('judges nearly every page of random bytes incompressible', () => {
+    let judged = 0;
+    const page = Buffer.alloc(4096);
+    for (let seed = 1; seed <= 1000; seed++) {
+      let x = seed * 0x9e3779b1;
+      for (let i = 0; i < page.length; i++) {
+        x ^= x << 13;
+        x >>>= 0;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        x >>>= 0;
+        page[i] = x >>> 24;
+      }
+      if (looksIncompressible(page)) judged++;
+    }
+    // The rest only take the slower way, through the compressor.
+    expect(judged).toBeGreaterThanOrEqual(990);
   });
 });
