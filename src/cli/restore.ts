@@ -12,14 +12,11 @@ import { renderTable } from './table.js';
 import { durationFlag, parseTarget, restoreFlags, resultJson } from './restore-flags.js';
 import { restoreAllCommand } from './restore-all.js';
 import { DEFAULTS } from '../config/types.js';
-import { follow } from '../follow/follow.js';
 import { buildConfigFromUrls } from '../config/load.js';
 import { leaseSettings, type LeaseSettings } from '../config/lease.js';
 import type { WalshipConfig } from '../config/types.js';
 import type { LoadedConfig } from '../config/load.js';
-import { ReplicationService } from '../replication/service.js';
 import { LEASE_FLAGS, leaseFromFlags } from './lease-flags.js';
-import { superviseReplication, Supervisor } from './supervise.js';
 
 const FLAGS: Record<string, FlagSpec> = {
   ...CONFIG_FLAGS,
@@ -88,6 +85,13 @@ export async function restoreCommand(argv: readonly string[]): Promise<number> {
   const started = Date.now();
   try {
     if (following) {
+      // A follower's code (and what a takeover runs: replication, its HTTP server and metrics) is
+      // loaded only here: a plain restore, an init container's start, does not wait for it.
+      const [{ follow }, { ReplicationService }, { superviseReplication, Supervisor }] = await Promise.all([
+        import('../follow/follow.js'),
+        import('../replication/service.js'),
+        import('./supervise.js'),
+      ]);
       const stop = new AbortController();
       // The supervisor owns the signals from here: a follower that takes over goes on to replicate.
       const sup = new Supervisor();

@@ -1,27 +1,25 @@
 // The walship command: dispatches to a subcommand and turns any error into one line on stderr
 // and an exit status (0 ok, 1 runtime failure, 2 usage or config error).
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../config/config-error.js';
 import { takeEarlySignals } from './early-signals.js';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from './errors.js';
-import { databasesCommand } from './databases.js';
-import { ltxCommand } from './ltx.js';
-import { replicateCommand } from './replicate.js';
-import { resetCommand } from './reset.js';
-import { restoreCommand } from './restore.js';
-import { snapshotsCommand } from './snapshots.js';
-import { statusCommand } from './status.js';
-import { validateCommand } from './validate.js';
 
-const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
-  replicate: replicateCommand,
-  restore: restoreCommand,
-  ltx: ltxCommand,
-  snapshots: snapshotsCommand,
-  status: statusCommand,
-  databases: databasesCommand,
-  validate: validateCommand,
-  reset: resetCommand,
+type Command = (argv: readonly string[]) => Promise<number>;
+
+/**
+ * Each command's module is loaded when it runs: a restore (an init container's start) or a status
+ * query does not wait for replication's code, its HTTP server and its metrics to load.
+ */
+const COMMANDS: Record<string, Command> = {
+  replicate: async (argv) => (await import('./replicate.js')).replicateCommand(argv),
+  restore: async (argv) => (await import('./restore.js')).restoreCommand(argv),
+  ltx: async (argv) => (await import('./ltx.js')).ltxCommand(argv),
+  snapshots: async (argv) => (await import('./snapshots.js')).snapshotsCommand(argv),
+  status: async (argv) => (await import('./status.js')).statusCommand(argv),
+  databases: async (argv) => (await import('./databases.js')).databasesCommand(argv),
+  validate: async (argv) => (await import('./validate.js')).validateCommand(argv),
+  reset: async (argv) => (await import('./reset.js')).resetCommand(argv),
   version: async () => {
     process.stdout.write(`walship ${packageVersion()}\n`);
     return 0;
