@@ -1,11 +1,11 @@
 // The local staging directory `.<db>-walship/` beside the database: captured LTX files wait here,
 // fsynced, until every replica has them.
-import { promises as fsp, readFileSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { closeSync, promises as fsp, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { LtxFileInfo } from '../replica/client.js';
 import { levelDir, ltxFileName, ltxFilePath, parseLtxFileName } from '../replica/layout.js';
 import { stagingDirOf } from '../config/staging-path.js';
+import { closeQuietly, openForWrite, stampTimes, syncFd, writeAll } from '../util/fd-write.js';
 import { fsyncDir, unlinkIfExists } from '../util/fs.js';
 
 /** Staged files up to this size are read synchronously (see read()). */
@@ -80,25 +80,25 @@ export class Staging {
     const dir = this.levelDir(level);
     const final = this.filePath(level, minTXID, maxTXID);
     const tmp = `${final}.tmp`;
-    const fh = await this.create(dir, tmp);
+    // Only the fsync goes through the thread pool (see util/fd-write.ts).
+    const fd = await this.create(dir, tmp);
     const when = new Date(timestamp);
     let size = 0;
     try {
       for await (const batch of chunks) {
         if (batch.length === 0) continue;
-        const { bytesWritten } = await fh.writev(batch);
-        size += bytesWritten;
+        size += await writeAll(fd, batch);
       }
       // Before the fsync, so the time is as durable as the contents.
-      await fh.utimes(when, when);
-      await fh.sync();
+      stampTimes(fd, when);
+      await syncFd(fd);
     } catch (err) {
-      await fh.close().catch(() => undefined);
+      closeQuietly(fd);
       await unlinkIfExists(tmp);
       throw err;
     }
-    await fh.close();
-    await fsp.rename(tmp, final);
+    closeSync(fd);
+    renameSync(tmp, final);
     if (level === 0) this.level0Unsynced = true;
     else await fsyncDir(dir);
     const info = { level, minTXID, maxTXID, size, createdAt: when };
@@ -111,20 +111,20 @@ export class Staging {
     return info;
   }
 
-  /** Opens `file` for writing in `dir`, creating the directory the first time (or if it went). */
-  private async create(dir: string, file: string): Promise<FileHandle> {
+  /** Opens `file` for writing in `dir` (a descriptor), creating the directory the first time (or if it went). */
+  private async create(dir: string, file: string): Promise<number> {
     if (!this.madeDirs.has(dir)) {
       await fsp.mkdir(dir, { recursive: true });
       this.madeDirs.add(dir);
     }
     try {
-      return await fsp.open(file, 'w');
+      return openForWrite(file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       this.madeDirs.delete(dir);
       await fsp.mkdir(dir, { recursive: true });
       this.madeDirs.add(dir);
-      return await fsp.open(file, 'w');
+      return openForWrite(file);
     }
   }
 
@@ -135,20 +135,20 @@ export class Staging {
   async writeScratch(name: string, chunks: AsyncIterable<Buffer[]>): Promise<{ path: string; size: number }> {
     const dir = path.join(this.dir, 'scratch');
     const file = path.join(dir, name);
-    const fh = await this.create(dir, file);
+    const fd = await this.create(dir, file);
     let size = 0;
     try {
       for await (const batch of chunks) {
         if (batch.length === 0) continue;
-        size += (await fh.writev(batch)).bytesWritten;
+        size += await writeAll(fd, batch);
       }
-      await fh.sync();
+      await syncFd(fd);
     } catch (err) {
-      await fh.close().catch(() => undefined);
+      closeQuietly(fd);
       await fsp.rm(file, { force: true });
       throw err;
     }
-    await fh.close();
+    closeSync(fd);
     return { path: file, size };
   }
 

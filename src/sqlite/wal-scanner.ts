@@ -77,7 +77,10 @@ export async function scanWal(
 
   for (let chunkFrames = FIRST_CHUNK_FRAMES; ; chunkFrames = READ_CHUNK_FRAMES) {
     const chunk = Buffer.allocUnsafeSlow(frameSize * chunkFrames);
-    const { bytesRead } = await fh.read(chunk, 0, chunk.length, offset);
+    // The first read (a few frames, just written by the application: in the page cache) is made
+    // synchronously, as the header's is; the larger ones of a long scan go through the thread pool,
+    // so a scan of a large WAL that is not cached does not hold the event loop.
+    const bytesRead = chunkFrames === FIRST_CHUNK_FRAMES ? readSync(fh.fd, chunk, 0, chunk.length, offset) : (await fh.read(chunk, 0, chunk.length, offset)).bytesRead;
     const whole = Math.floor(bytesRead / frameSize);
     let stopped = whole < chunkFrames;
     for (let i = 0; i < whole; i++) {

@@ -1,14 +1,15 @@
 // Small file-system helpers shared by staging, local replicas, restore and followers.
-import { promises as fsp, type Stats } from 'node:fs';
+import { closeSync, openSync, promises as fsp, type Stats } from 'node:fs';
+import { syncFd } from './fd-write.js';
 import type { FileHandle } from 'node:fs/promises';
 
-/** Makes a rename or create in `dir` durable. */
+/** Makes a rename or create in `dir` durable. Only the fsync goes through the thread pool (see fd-write.ts). */
 export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, 'r');
+  const fd = openSync(dir, 'r');
   try {
-    await fh.sync();
+    await syncFd(fd);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
