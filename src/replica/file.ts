@@ -3,7 +3,6 @@
 //
 // Only regular files count: a FIFO, a device or a symlink under an LTX name is skipped with a
 // warning and never opened (opening a FIFO blocks; /dev/zero never ends).
-import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -12,6 +11,7 @@ import { ReplicaConflictError, ReplicaError, type FenceRead, type LtxFileInfo, t
 import { fenceVersion } from './fence-version.js';
 import { describeFile, fenceFilePath, isTempFileName, levelDir, LEVELS, ltxFilePath, parseLtxFileName, tempFileName, type LtxFileId } from './layout.js';
 import { DEFAULT_TEMP_FILE_MAX_AGE_MS, staleTempFiles, SweepSchedule } from './temp-files.js';
+import { uniqueToken } from '../util/unique-token.js';
 
 const STREAM_CHUNK = 1024 * 1024;
 /** No symlink is followed, and opening a FIFO that slipped in does not block. */
@@ -88,7 +88,7 @@ export class FileReplicaClient implements ReplicaClient {
     const final = this.filePath(info);
     const dir = path.dirname(final);
     await this.sweepIfDue();
-    const tmp = tempFileName(final, randomBytes(4).toString('hex'));
+    const tmp = tempFileName(final, uniqueToken());
     this.uploading.add(tmp);
     try {
       await fsp.mkdir(dir, { recursive: true });
@@ -185,7 +185,7 @@ export class FileReplicaClient implements ReplicaClient {
 
   async writeFence(text: string, expected: string | null): Promise<boolean> {
     const final = fenceFilePath(this.root);
-    const tmp = `${final}.${randomBytes(4).toString('hex')}.tmp`;
+    const tmp = `${final}.${uniqueToken()}.tmp`;
     try {
       await fsp.mkdir(this.root, { recursive: true });
       const fh = await fsp.open(tmp, 'wx');

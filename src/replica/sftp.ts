@@ -6,7 +6,6 @@
 // host key, keepalive, watchdog, reconnect, close, one retry on a lost connection) is
 // sftp-session.ts, shared by every client of the same endpoint (sftp-pool.ts); after each connect the session calls back here to clean up temporary files
 // (sftp-temp-files.ts).
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Logger } from 'pino';
@@ -20,6 +19,7 @@ import { getFile, putAndClose, type RemoteFsSpace, SFTP_STATUS, SftpRequestError
 import { SftpLease } from './sftp-pool.js';
 import type { SftpConnection, SftpSessionOptions } from './sftp-session.js';
 import { SftpTempFiles } from './sftp-temp-files.js';
+import { uniqueToken } from '../util/unique-token.js';
 
 export interface SftpReplicaOptions extends SftpSessionOptions {
   /** Reads or writes in flight per transferred file. */
@@ -121,7 +121,7 @@ export class SftpReplicaClient implements ReplicaClient {
     const dir = posix.dirname(final);
     await this.writing(`write ${describeFile(info)}`, async (c) => {
       // Same directory, so the rename stays on one filesystem; the name never parses as an LTX file.
-      const tmp = tempFileName(final, randomBytes(4).toString('hex'));
+      const tmp = tempFileName(final, uniqueToken());
       const upload = this.temps.inFlight(tmp);
       try {
         let handle: Buffer;
@@ -222,7 +222,7 @@ export class SftpReplicaClient implements ReplicaClient {
 
   async writeFence(text: string, expected: string | null): Promise<boolean> {
     const final = fenceFilePath(this.root);
-    const tmp = `${final}.${randomBytes(4).toString('hex')}.tmp`;
+    const tmp = `${final}.${uniqueToken()}.tmp`;
     return this.session.run('write the fence record', async (c) => {
       await this.mkdirp(c, this.root);
       const handle = await c.sftp.open(tmp, 'wx');
