@@ -32,6 +32,12 @@ const WHOLE_FILE_MAX = 16 * 1024 * 1024;
 /** Bytes of whole files downloaded ahead of the one being applied. */
 const PREFETCH_BYTES = 64 * 1024 * 1024;
 const WRITE_RUN_PAGES = 256;
+/**
+ * After this many bytes written, a data sync starts in the background (one at a time), so the disk
+ * writes while the download goes on and the closing fsync has only the tail left: for 512 MB that
+ * closing fsync alone took about 0.2 s here.
+ */
+const BACKGROUND_SYNC_BYTES = 64 * 1024 * 1024;
 
 export interface ApplyOptions {
   /** Files larger than this are streamed instead of downloaded whole (default 16 MiB). */
@@ -43,6 +49,8 @@ export interface ApplyOptions {
    * applies under (see follow/follower-db.ts), instead of WAL mode, whose -wal/-shm it never writes.
    */
   rollbackJournal?: boolean;
+  /** Bytes written between background data syncs (default 64 MiB; tests make it small). */
+  backgroundSyncBytes?: number;
   /** Runs after the checks, before the rename (a follower records its position here). */
   beforeRename?: (result: ApplyResult) => Promise<void>;
 }
@@ -59,6 +67,24 @@ export async function applyPlan(
   const out = await fsp.open(tmp, 'wx');
   let pageSize = 0;
   let commit = 0;
+  let unsynced = 0;
+  let syncing = null as Promise<void> | null;
+  // The first failure of a background sync: Linux reports a write-back error to one fsync only, so
+  // it is kept here and thrown before the closing sync, never lost.
+  let syncError: unknown = null;
+  const syncAhead = (): void => {
+    if (syncing || unsynced < (opts.backgroundSyncBytes ?? BACKGROUND_SYNC_BYTES)) return;
+    unsynced = 0;
+    const p: Promise<void> = out
+      .datasync()
+      .catch((err: unknown) => {
+        syncError ??= err;
+      })
+      .finally(() => {
+        if (syncing === p) syncing = null;
+      });
+    syncing = p;
+  };
   try {
     // Small files download ahead of the apply, in order, up to a few files and a bounded number of
     // bytes; large ones stream when their turn comes.
@@ -110,7 +136,11 @@ export async function applyPlan(
         let run: Buffer[] = [];
         let runStart = 0;
         const flush = async (): Promise<void> => {
-          if (run.length > 0) await out.writev(run, (runStart - 1) * pageSize);
+          if (run.length > 0) {
+            await out.writev(run, (runStart - 1) * pageSize);
+            unsynced += run.length * pageSize;
+            syncAhead();
+          }
           run = [];
         };
         for await (const page of file.pages()) {
@@ -134,6 +164,8 @@ export async function applyPlan(
     // Pages past the final size (a VACUUM shrink) go.
     await out.truncate(commit * pageSize);
     if (opts.rollbackJournal) await out.write(Buffer.from([1, 1]), 0, 2, 18);
+    await syncing;
+    if (syncError) throw syncError;
     await out.sync();
     await out.close();
     checkIntegrity(tmp, integrity);
@@ -144,6 +176,7 @@ export async function applyPlan(
     await fsyncDir(path.dirname(path.resolve(outputPath)));
     return result;
   } catch (err) {
+    await syncing;
     await out.close().catch(() => undefined);
     await removeDbFiles(tmp);
     throw err;

@@ -80,9 +80,14 @@ describe('streamed restore', () => {
     await applyPlan(whole.client, plan, outWhole, 'full');
     expect(whole.whole).toBe(plan.length);
 
+    // A background data sync after every run of pages written (the default waits for 64 MiB).
+    const outSynced = path.join(work.dir, 'synced.db');
+    await applyPlan(replica, plan, outSynced, 'full', { wholeFileMax: 0, backgroundSyncBytes: 1 });
+
     expect(checkRestored(outStreamed, 'mixed').k).toBe(40);
     expect(dump(outStreamed)).toBe(dump(work.db));
     expect(dump(outWhole)).toBe(dump(work.db));
+    expect(dump(outSynced)).toBe(dump(work.db));
   });
 
   it('refuses damage found mid-stream and leaves no file behind', async () => {
