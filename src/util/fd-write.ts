@@ -4,7 +4,7 @@
 //
 // Each asynchronous call is a trip through that pool: the main thread queues the request and wakes
 // a sleeping worker, and the reply comes back through the event loop. On the 2-core VM the bench
-// runs on, that trip cost the main thread 30 to 200 µs of CPU per call (the open of a new file the
+// runs on, that trip took 30 to 200 µs of the main thread per call (the open of a new file the
 // most), where the synchronous call takes 5 to 20 µs. A level-0 file was six trips, about 40 files a
 // second at sync-interval 0s. Large writes (a bulk load's batches) still go through the pool, so
 // they neither block the event loop nor take the main thread's time.
