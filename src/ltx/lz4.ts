@@ -12,7 +12,10 @@ import { compressSync, uncompressSync } from 'lz4-napi';
 // lz4-napi frames a block with a 4-byte little-endian uncompressed size; LTX stores the bare block.
 const SIZE_PREFIX = 4;
 
-/** Bytes sampled to judge a page (one every SAMPLE_STRIDE: odd, so no power-of-two layout aliases). */
+/**
+ * Bytes sampled to judge a page (one every SAMPLE_STRIDE: odd, so no power-of-two layout aliases).
+ * Pages smaller than the sample's span (3,840 bytes: page sizes up to 2048) always go to the library.
+ */
 const SAMPLE_BYTES = 256;
 const SAMPLE_STRIDE = 15;
 /**
