@@ -2,8 +2,9 @@
 // database. Streamed and whole-file restores must build the very same database, a dropped SFTP
 // connection must resume where the stream stopped, and damage found mid-stream must leave nothing.
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LtxFileInfo, ReplicaClient } from '../../src/replica/client.js';
 import { listReplica } from '../../src/replica/listing.js';
 import { FileReplicaClient } from '../../src/replica/file.js';
@@ -82,7 +83,16 @@ describe('streamed restore', () => {
 
     // A background data sync after every run of pages written (the default waits for 64 MiB).
     const outSynced = path.join(work.dir, 'synced.db');
-    await applyPlan(replica, plan, outSynced, 'full', { wholeFileMax: 0, backgroundSyncBytes: 1 });
+    const probe = await open(work.db, 'r');
+    const fileHandleProto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    await probe.close();
+    const datasync = vi.spyOn(fileHandleProto, 'datasync');
+    try {
+      await applyPlan(replica, plan, outSynced, 'full', { wholeFileMax: 0, backgroundSyncBytes: 1 });
+      expect(datasync).toHaveBeenCalled();
+    } finally {
+      datasync.mockRestore();
+    }
 
     expect(checkRestored(outStreamed, 'mixed').k).toBe(40);
     expect(dump(outStreamed)).toBe(dump(work.db));
