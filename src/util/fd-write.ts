@@ -7,7 +7,7 @@
 // runs on, that trip took 30 to 200 µs of the main thread per call (the open of a new file the
 // most), where the synchronous call takes 5 to 20 µs. A level-0 file was six trips, about 40 files a
 // second at sync-interval 0s. Large writes (a bulk load's batches) still go through the pool, so
-// they neither block the event loop nor take the main thread's time.
+// the event loop does not wait while the kernel copies them.
 import { closeSync, fsync, futimesSync, openSync, writev, writevSync } from 'node:fs';
 import { promisify } from 'node:util';
 
