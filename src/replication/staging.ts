@@ -1,11 +1,12 @@
 // The local staging directory `.<db>-walship/` beside the database: captured LTX files wait here,
 // fsynced, until every replica has them.
-import { closeSync, promises as fsp, readFileSync, renameSync } from 'node:fs';
+import { closeSync, mkdirSync, promises as fsp, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { LtxFileInfo } from '../replica/client.js';
 import { levelDir, ltxFileName, ltxFilePath, parseLtxFileName } from '../replica/layout.js';
 import { stagingDirOf } from '../config/staging-path.js';
-import { closeQuietly, openForWrite, stampTimes, syncFd, writeAll } from '../util/fd-write.js';
+import { closeQuietly, cutTo, openForRewrite, openForWrite, stampTimes, syncFd, writeAll } from '../util/fd-write.js';
+import { SparePool, type SpareLimits } from './staging-spares.js';
 import { fsyncDir, unlinkIfExists } from '../util/fs.js';
 
 /** Staged files up to this size are read synchronously (see read()). */
@@ -24,9 +25,16 @@ export class Staging {
   private readonly madeDirs = new Set<string>();
   /** A level-0 rename is not yet durable (see write() and syncNames()). */
   private level0Unsynced = false;
+  /** Dropped files, rewritten by the next writes instead of new ones (see staging-spares.ts). */
+  readonly spares: SparePool;
 
-  constructor(readonly dbPath: string) {
+  /** `spareLimits`: the spare pool's bounds (staging-spares.ts's), smaller in tests. */
+  constructor(
+    readonly dbPath: string,
+    spareLimits?: SpareLimits,
+  ) {
     this.dir = stagingDirOf(dbPath);
+    this.spares = new SparePool(this.dir, spareLimits);
   }
 
   levelDir(level: number): string {
@@ -79,9 +87,8 @@ export class Staging {
   async write(level: number, minTXID: number, maxTXID: number, chunks: AsyncIterable<Buffer[]>, timestamp: number): Promise<LtxFileInfo> {
     const dir = this.levelDir(level);
     const final = this.filePath(level, minTXID, maxTXID);
-    const tmp = `${final}.tmp`;
     // Only the fsync goes through the thread pool (see util/fd-write.ts).
-    const fd = await this.create(dir, tmp);
+    const { fd, file, reused } = await this.openNew(dir, `${final}.tmp`);
     const when = new Date(timestamp);
     let size = 0;
     try {
@@ -89,16 +96,18 @@ export class Staging {
         if (batch.length === 0) continue;
         size += await writeAll(fd, batch);
       }
+      if (reused) cutTo(fd, size);
       // Before the fsync, so the time is as durable as the contents.
       stampTimes(fd, when);
       await syncFd(fd);
     } catch (err) {
       closeQuietly(fd);
-      await unlinkIfExists(tmp);
+      if (reused) this.spares.discard(file);
+      else await unlinkIfExists(file);
       throw err;
     }
     closeSync(fd);
-    renameSync(tmp, final);
+    this.place(dir, file, final);
     if (level === 0) this.level0Unsynced = true;
     else await fsyncDir(dir);
     const info = { level, minTXID, maxTXID, size, createdAt: when };
@@ -109,6 +118,38 @@ export class Staging {
     if (known && (!last || last.maxTXID < minTXID)) this.sorted.set(level, [...known, info]);
     else this.sorted.delete(level);
     return info;
+  }
+
+  /**
+   * The file a new staged file is written to: a spare, rewritten in place, or else `tmp` in `dir`,
+   * created. Either way `dir` exists afterwards, for the rename onto the final name.
+   */
+  private async openNew(dir: string, tmp: string): Promise<{ fd: number; file: string; reused: boolean }> {
+    for (let spare = this.spares.take(); spare !== null; spare = this.spares.take()) {
+      try {
+        const fd = openForRewrite(spare);
+        if (!this.madeDirs.has(dir)) {
+          await fsp.mkdir(dir, { recursive: true });
+          this.madeDirs.add(dir);
+        }
+        return { fd, file: spare, reused: true };
+      } catch {
+        // Gone or unwritable: a new file does instead.
+        this.spares.discard(spare);
+      }
+    }
+    return { fd: await this.create(dir, tmp), file: tmp, reused: false };
+  }
+
+  /** Renames the written file onto its final name, making the directory again if it went meanwhile. */
+  private place(dir: string, file: string, final: string): void {
+    try {
+      renameSync(file, final);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      mkdirSync(dir, { recursive: true });
+      renameSync(file, final);
+    }
   }
 
   /** Opens `file` for writing in `dir` (a descriptor), creating the directory the first time (or if it went). */
@@ -165,8 +206,10 @@ export class Staging {
     return fsp.readFile(file);
   }
 
+  /** Drops a staged file: kept as a spare for the next write when it is small, deleted otherwise. */
   async remove(info: LtxFileInfo): Promise<void> {
-    await unlinkIfExists(this.filePath(info.level, info.minTXID, info.maxTXID));
+    const file = this.filePath(info.level, info.minTXID, info.maxTXID);
+    if (!this.spares.keep(file, info.size)) await unlinkIfExists(file);
     (await this.levelIndex(info.level)).delete(ltxFileName(info.minTXID, info.maxTXID));
     this.sorted.delete(info.level);
   }

@@ -8,7 +8,7 @@
 // most), where the synchronous call takes 5 to 20 µs. A level-0 file was six trips, about 40 files a
 // second at sync-interval 0s. Large writes (a bulk load's batches) still go through the pool, so
 // the event loop does not wait while the kernel copies them.
-import { closeSync, fsync, futimesSync, openSync, writev, writevSync } from 'node:fs';
+import { closeSync, constants, fsync, ftruncateSync, futimesSync, openSync, writev, writevSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 /** Batches up to this many bytes are written synchronously; larger ones through the thread pool. */
@@ -24,6 +24,19 @@ function writevAsync(fd: number, buffers: readonly Buffer[]): Promise<number> {
 /** Opens `file` for writing, created or truncated (as fs.open's 'w'). */
 export function openForWrite(file: string): number {
   return openSync(file, 'w');
+}
+
+/**
+ * Opens an existing file to be written over from its start, neither created nor truncated: its
+ * blocks are overwritten in place, and cutTo() drops what is left past the new end.
+ */
+export function openForRewrite(file: string): number {
+  return openSync(file, constants.O_WRONLY);
+}
+
+/** Sets the file's length to `size` (after a rewrite that may be shorter than what was there). */
+export function cutTo(fd: number, size: number): void {
+  ftruncateSync(fd, size);
 }
 
 /** Writes every byte of `buffers` at the file's current offset; returns how many that was. */

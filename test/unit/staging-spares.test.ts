@@ -1,0 +1,140 @@
+// Dropped staged files are kept as spares and rewritten in place by the next writes (no new inode,
+// no freed blocks), within the pool's bounds; what is renamed onto a final name is always exactly
+// what was written. Real files in a temporary directory.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LtxFileInfo } from '../../src/replica/client.js';
+import { Staging } from '../../src/replication/staging.js';
+
+async function* once(chunks: Buffer[]): AsyncGenerator<Buffer[]> {
+  yield chunks;
+}
+
+/** Distinct bytes for each TXID, `size` of them. */
+function contents(txid: number, size: number): Buffer {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = (txid * 31 + i * 7) & 0xff;
+  return b;
+}
+
+let dir: string;
+let dbPath: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'walship-spares-'));
+  dbPath = path.join(dir, 'app.db');
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function put(staging: Staging, txid: number, size: number): Promise<LtxFileInfo> {
+  return staging.write(0, txid, txid, once([contents(txid, size)]), 1_700_000_000_000 + txid);
+}
+
+const spareDir = (): string => path.join(dir, '.app.db-walship', 'spare');
+const spareNames = (): string[] => (existsSync(spareDir()) ? readdirSync(spareDir()).sort() : []);
+
+describe('staging spares', () => {
+  it('rewrites a dropped file in place: the same inode, cut to the new length, exact contents', async () => {
+    const staging = new Staging(dbPath);
+    const big = await put(staging, 1, 9000);
+    const path1 = staging.filePath(0, 1, 1);
+    const ino = statSync(path1).ino;
+    await staging.remove(big);
+    expect(existsSync(path1)).toBe(false);
+    expect(spareNames()).toHaveLength(1);
+    expect(staging.spares.bytes).toBe(9000);
+
+    const small = await put(staging, 2, 3000);
+    const path2 = staging.filePath(0, 2, 2);
+    expect(statSync(path2).ino).toBe(ino);
+    expect(small.size).toBe(3000);
+    expect(readFileSync(path2).equals(contents(2, 3000))).toBe(true);
+    expect(spareNames()).toEqual([]);
+    expect(staging.spares.size).toBe(0);
+    // Listed and read back like any staged file; no temporary name left behind.
+    expect((await staging.list(0)).map((f) => [f.minTXID, f.size])).toEqual([[2, 3000]]);
+    expect((await staging.read(0, 2, 2)).equals(contents(2, 3000))).toBe(true);
+    expect(readdirSync(staging.levelDir(0))).toEqual([path.basename(path2)]);
+  });
+
+  it('keeps a batch of dropped files within the count and byte bounds, and deletes the rest', async () => {
+    const staging = new Staging(dbPath, { count: 3, totalBytes: 10_000, fileBytes: 4096 });
+    const files: LtxFileInfo[] = [];
+    for (let t = 1; t <= 6; t++) files.push(await put(staging, t, t === 2 ? 5000 : 3000));
+    for (const f of files) await staging.remove(f);
+    // 1 (3000) and 3 (3000) and 4 (3000) fit; 2 is over fileBytes; 5 and 6 are past the count.
+    expect(staging.spares.size).toBe(3);
+    expect(staging.spares.bytes).toBe(9000);
+    expect(spareNames()).toHaveLength(3);
+    expect(readdirSync(staging.levelDir(0))).toEqual([]);
+  });
+
+  it('stops at the byte bound before the count bound', async () => {
+    const staging = new Staging(dbPath, { count: 10, totalBytes: 7000, fileBytes: 4096 });
+    const files: LtxFileInfo[] = [];
+    for (let t = 1; t <= 4; t++) files.push(await put(staging, t, 3000));
+    for (const f of files) await staging.remove(f);
+    expect(staging.spares.size).toBe(2);
+    expect(staging.spares.bytes).toBe(6000);
+  });
+
+  it('uses the spares the last run left, and deletes those past the bounds and nothing else', async () => {
+    const first = new Staging(dbPath);
+    const staged: LtxFileInfo[] = [];
+    for (let t = 1; t <= 3; t++) staged.push(await put(first, t, 2000));
+    for (const f of staged) await first.remove(f);
+    mkdirSync(spareDir(), { recursive: true });
+    writeFileSync(path.join(spareDir(), 'not-a-spare'), 'keep me');
+    expect(spareNames()).toHaveLength(4);
+
+    const next = new Staging(dbPath, { count: 2, totalBytes: 1 << 20, fileBytes: 4096 });
+    expect(next.spares.size).toBe(2);
+    expect(spareNames()).toHaveLength(3);
+    expect(spareNames()).toContain('not-a-spare');
+    await put(next, 4, 100);
+    await put(next, 5, 100);
+    await put(next, 6, 100);
+    expect(spareNames()).toEqual(['not-a-spare']);
+    for (const t of [4, 5, 6]) expect(readFileSync(next.filePath(0, t, t)).equals(contents(t, 100))).toBe(true);
+  });
+
+  it('writes a new file when a spare has gone', async () => {
+    const staging = new Staging(dbPath);
+    await staging.remove(await put(staging, 1, 2000));
+    for (const n of spareNames()) rmSync(path.join(spareDir(), n));
+    await put(staging, 2, 1500);
+    expect(readFileSync(staging.filePath(0, 2, 2)).equals(contents(2, 1500))).toBe(true);
+    expect(staging.spares.size).toBe(0);
+  });
+
+  it('removes a spare that a failed write left half rewritten, and never renames it onto a final name', async () => {
+    const staging = new Staging(dbPath);
+    await staging.remove(await put(staging, 1, 2000));
+    async function* failing(): AsyncGenerator<Buffer[]> {
+      yield [contents(2, 500)];
+      throw new Error('encoder failed');
+    }
+    await expect(staging.write(0, 2, 2, failing(), 1_700_000_000_002)).rejects.toThrow('encoder failed');
+    expect(spareNames()).toEqual([]);
+    expect(existsSync(staging.filePath(0, 2, 2))).toBe(false);
+    expect(readdirSync(staging.levelDir(0))).toEqual([]);
+  });
+
+  it('deletes a dropped file that is larger than a spare may be', async () => {
+    const staging = new Staging(dbPath);
+    const big = await put(staging, 1, 300 * 1024);
+    await staging.remove(big);
+    expect(spareNames()).toEqual([]);
+    expect(existsSync(staging.filePath(0, 1, 1))).toBe(false);
+  });
+
+  it('takes a removal of a file that is already gone as done', async () => {
+    const staging = new Staging(dbPath);
+    const f = await put(staging, 1, 2000);
+    rmSync(staging.filePath(0, 1, 1));
+    await staging.remove(f);
+    expect(spareNames()).toEqual([]);
+    expect(await staging.list(0)).toEqual([]);
+  });
+});
