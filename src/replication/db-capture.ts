@@ -379,7 +379,7 @@ export class DatabaseCapture {
     const fromStart = fullReason !== null || opts.snapshot || opts.checksum === true;
     let scan: WalScan | null = null;
     if (header && wal) {
-      scan = await scanWal(wal, header, fromStart ? WAL_HEADER_SIZE : start, fromStart ? { s1: header.checksum1, s2: header.checksum2 } : startChecksum!);
+      scan = await scanWal(wal, header, fromStart ? WAL_HEADER_SIZE : start, fromStart ? { s1: header.checksum1, s2: header.checksum2 } : startChecksum!, this.walIndex?.maxFrame() ?? null);
       if (!fullReason && fromStart && scan.end < start) fullReason = 'WAL is shorter than the captured position';
     }
     const full = fullReason !== null;

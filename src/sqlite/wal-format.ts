@@ -95,16 +95,74 @@ export function walChecksum(bigEndian: boolean, data: Buffer, from: RunningCheck
   return { s1, s2 };
 }
 
+/**
+ * Checks frames in place in one buffer of frames read from the WAL, without allocating: a scan
+ * checks every frame a commit wrote. Offsets are relative to `buf` and frame-aligned.
+ */
+export class FrameChecker {
+  /** Native (little-endian) words over `buf`, when the checksum reads them so and `buf` is aligned. */
+  private readonly words: Uint32Array | null;
+  private readonly frameSize: number;
+
+  constructor(
+    private readonly header: WalHeader,
+    private readonly buf: Buffer,
+  ) {
+    this.frameSize = WAL_FRAME_HEADER_SIZE + header.pageSize;
+    this.words = !header.bigEndianChecksum && buf.byteOffset % 4 === 0 ? new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2) : null;
+  }
+
+  /**
+   * Checks the frame at `offset` against the salts and the running checksum. On success returns
+   * its page number and advances `running` past it; otherwise returns 0 (as SQLite, a frame for
+   * page 0 ends the log too) and leaves `running` as it was.
+   */
+  check(offset: number, running: RunningChecksum): number {
+    const buf = this.buf;
+    if (offset + this.frameSize > buf.length) return 0;
+    if (buf.readUInt32BE(offset + 8) !== this.header.salt1 || buf.readUInt32BE(offset + 12) !== this.header.salt2) return 0;
+    let s1 = running.s1;
+    let s2 = running.s2;
+    const words = this.words;
+    if (words) {
+      const w0 = offset >>> 2;
+      const end = w0 + (this.frameSize >>> 2);
+      s1 = (s1 + words[w0]! + s2) >>> 0;
+      s2 = (s2 + words[w0 + 1]! + s1) >>> 0;
+      for (let i = w0 + (WAL_FRAME_HEADER_SIZE >>> 2); i < end; i += 2) {
+        s1 = (s1 + words[i]! + s2) >>> 0;
+        s2 = (s2 + words[i + 1]! + s1) >>> 0;
+      }
+    } else {
+      const big = this.header.bigEndianChecksum;
+      const end = offset + this.frameSize;
+      for (let o = offset; o < end; o += o === offset ? WAL_FRAME_HEADER_SIZE : 8) {
+        const a = big ? buf.readUInt32BE(o) : buf.readUInt32LE(o);
+        const b = big ? buf.readUInt32BE(o + 4) : buf.readUInt32LE(o + 4);
+        s1 = (s1 + a + s2) >>> 0;
+        s2 = (s2 + b + s1) >>> 0;
+      }
+    }
+    const pgno = buf.readUInt32BE(offset);
+    if (pgno === 0 || s1 !== buf.readUInt32BE(offset + 16) || s2 !== buf.readUInt32BE(offset + 20)) return 0;
+    running.s1 = s1;
+    running.s2 = s2;
+    return pgno;
+  }
+
+  /** The commit field of the frame at `offset`: the database's size in pages for a commit frame, else 0. */
+  commitAt(offset: number): number {
+    return this.buf.readUInt32BE(offset + 4);
+  }
+}
+
 /** Checks one frame (header + page) against the salts and the running checksum before it. */
 export function verifyFrame(
   header: WalHeader,
   frame: Buffer,
   prev: RunningChecksum,
 ): { frame: WalFrameHeader; checksum: RunningChecksum } | null {
-  const fh = parseFrameHeader(frame);
-  if (fh.salt1 !== header.salt1 || fh.salt2 !== header.salt2) return null;
-  let ck = walChecksum(header.bigEndianChecksum, frame.subarray(0, 8), prev);
-  ck = walChecksum(header.bigEndianChecksum, frame.subarray(WAL_FRAME_HEADER_SIZE), ck);
-  if (ck.s1 !== fh.checksum1 || ck.s2 !== fh.checksum2) return null;
-  return { frame: fh, checksum: ck };
+  const checksum = { s1: prev.s1, s2: prev.s2 };
+  if (frame.length !== WAL_FRAME_HEADER_SIZE + header.pageSize || new FrameChecker(header, frame).check(0, checksum) === 0) return null;
+  return { frame: parseFrameHeader(frame), checksum };
 }

@@ -34,6 +34,16 @@ export class WalIndex {
     return `${this.buf.readUInt32LE(WAL_INDEX_MX_FRAME)}/${this.buf.readUInt32LE(WAL_INDEX_N_BACKFILL)}`;
   }
 
+  /**
+   * The last valid frame as the index says now (mxFrame), or null without an index. Read without
+   * SQLite's locks, so only a hint: how much of the WAL a scan should expect to find.
+   */
+  maxFrame(): number | null {
+    if (this.fd === null) return null;
+    const n = readSync(this.fd, this.buf, 0, WAL_INDEX_MX_FRAME + 4, 0);
+    return n < WAL_INDEX_MX_FRAME + 4 ? null : this.buf.readUInt32LE(WAL_INDEX_MX_FRAME);
+  }
+
   /** Only after SQLite's connections to the database are closed. */
   close(): void {
     if (this.fd !== null) closeSync(this.fd);

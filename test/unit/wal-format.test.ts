@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  FrameChecker,
   parseFrameHeader,
   parseWalHeader,
   verifyFrame,
@@ -208,4 +209,59 @@ describe('verifyFrame', () => {
       });
     });
   }
+});
+
+describe('FrameChecker', () => {
+  const frames = [
+    { pgno: 4, commit: 0, fill: 9 },
+    { pgno: 5, commit: 6, fill: 8 },
+    { pgno: 6, commit: 6, fill: 7 },
+  ];
+  const frameSize = 24 + 1024;
+
+  for (const bigEndian of [false, true]) {
+    for (const shift of [0, 1, 4]) {
+      it(`checks frames in place at their offsets (${bigEndian ? 'big' : 'little'}-endian, buffer shifted by ${shift})`, () => {
+        const wal = buildWal(bigEndian, 1024, frames);
+        const h = parseWalHeader(wal)!;
+        const backing = Buffer.alloc(wal.length - 32 + shift);
+        wal.copy(backing, shift, 32);
+        const buf = backing.subarray(shift);
+        const checker = new FrameChecker(h, buf);
+        const running = { s1: h.checksum1, s2: h.checksum2 };
+        const seen: Array<[number, number]> = [];
+        for (let at = 0; at < buf.length; at += frameSize) {
+          seen.push([checker.check(at, running), checker.commitAt(at)]);
+          expect(running).toEqual({ s1: buf.readUInt32BE(at + 16), s2: buf.readUInt32BE(at + 20) });
+        }
+        expect(seen).toEqual([[4, 0], [5, 6], [6, 6]]);
+      });
+    }
+  }
+
+  it('refuses a damaged frame, a frame for page 0 and a frame past the buffer, leaving the checksum as it was', () => {
+    const wal = buildWal(false, 1024, frames);
+    const h = parseWalHeader(wal)!;
+    const start = { s1: h.checksum1, s2: h.checksum2 };
+    const damaged = Buffer.from(wal.subarray(32));
+    damaged[24 + 500]! ^= 1;
+    const r1 = { ...start };
+    expect(new FrameChecker(h, damaged).check(0, r1)).toBe(0);
+    expect(r1).toEqual(start);
+
+    // Page 0 with a checksum that matches: SQLite ends the log there too.
+    const zero = buildWal(false, 1024, [{ pgno: 0, commit: 1, fill: 3 }]);
+    const hz = parseWalHeader(zero)!;
+    const r2 = { s1: hz.checksum1, s2: hz.checksum2 };
+    expect(new FrameChecker(hz, zero.subarray(32)).check(0, r2)).toBe(0);
+    expect(r2).toEqual({ s1: hz.checksum1, s2: hz.checksum2 });
+
+    const short = wal.subarray(32, 32 + frameSize + 100);
+    const r3 = { ...start };
+    const checker = new FrameChecker(h, short);
+    expect(checker.check(0, r3)).toBe(4);
+    const after = { ...r3 };
+    expect(checker.check(frameSize, r3)).toBe(0);
+    expect(r3).toEqual(after);
+  });
 });

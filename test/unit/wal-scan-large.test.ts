@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, promises as fsp, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { parseWalHeader, verifyFrame, WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE, type RunningChecksum, type WalHeader } from '../../src/sqlite/wal-format.js';
 import { scanWal } from '../../src/sqlite/wal-scanner.js';
 
@@ -107,4 +107,59 @@ test('a scan past that size finds every commit and every newest frame', async ()
   expect(ref.end - WAL_HEADER_SIZE).toBeGreaterThan(24 << 20);
   expectSameFrames(ref, scan);
   for (const [pgno, got] of scan.pages) expect(got.data, `page ${pgno}`).toBeNull();
+});
+
+// A WAL after a RESTART checkpoint: the file keeps its size, the new generation's frames are written
+// over the start of it, and the rest is the old generation's (other salts). Copied with its index.
+const RESTARTED = String.raw`
+import os, shutil, sqlite3, sys
+d = sys.argv[1]
+db = os.path.join(d, 'app.db')
+c = sqlite3.connect(db, isolation_level=None)
+assert c.execute('PRAGMA journal_mode=WAL').fetchone()[0] == 'wal'
+c.execute('PRAGMA wal_autocheckpoint=0')
+c.execute('CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)')
+for i in range(5):
+    c.execute('INSERT INTO t(v) VALUES (?)', (os.urandom(262144),))
+assert c.execute('PRAGMA wal_checkpoint(RESTART)').fetchone()[0] == 0
+for i in range(2):
+    c.execute('INSERT INTO t(v) VALUES (?)', (os.urandom(20000),))
+shutil.copyfile(db + '-wal', os.path.join(d, 'copy.wal'))
+shutil.copyfile(db + '-shm', os.path.join(d, 'copy.shm'))
+`;
+
+test('the WAL index hint sizes the first read: one read, the same frames, whatever the hint says', async () => {
+  const d = path.join(dir, 'restarted');
+  await fsp.mkdir(d);
+  execFileSync('python3', ['-c', RESTARTED, d]);
+  const file = path.join(d, 'copy.wal');
+  const wal = readFileSync(file);
+  const ref = walkWhole(wal);
+  const mxFrame = readFileSync(path.join(d, 'copy.shm')).readUInt32LE(16);
+  const frameSize = WAL_FRAME_HEADER_SIZE + ref.header.pageSize;
+  // The new generation ends well before the file does.
+  expect(mxFrame).toBe((ref.end - WAL_HEADER_SIZE) / frameSize);
+  expect(wal.length - ref.end).toBeGreaterThan(100 * frameSize);
+  expect(ref.commitFrames).toBe(2);
+
+  const fh = await fsp.open(file, 'r');
+  try {
+    const h = ref.header;
+    const asyncReads = vi.spyOn(fh, 'read');
+    for (const [hint, reads] of [
+      [mxFrame, 0],
+      [null, 1],
+      [2, 1],
+      [mxFrame + 40, 0],
+      [0, 1],
+    ] as const) {
+      asyncReads.mockClear();
+      const scan = await scanWal(fh, h, WAL_HEADER_SIZE, { s1: h.checksum1, s2: h.checksum2 }, hint);
+      expectSameFrames(ref, scan);
+      for (const [pgno, want] of ref.pages) expect(scan.pages.get(pgno)!.data?.equals(want.data), `hint ${hint}, page ${pgno}`).toBe(true);
+      expect(asyncReads.mock.calls.length, `hint ${hint}`).toBe(reads);
+    }
+  } finally {
+    await fh.close();
+  }
 });
