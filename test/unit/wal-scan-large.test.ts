@@ -1,7 +1,8 @@
 // scanWal over a WAL written by a real SQLite (Python's sqlite3 module), against a walk of the whole
-// file frame by frame: a small scan keeps every page's bytes, and a scan past the size it keeps
-// pages for (16 MiB), which reads its chunks into one reused buffer, still finds every commit and
-// every page's newest frame.
+// file frame by frame: a small scan keeps every page's bytes, a scan past the size it keeps pages
+// for (16 MiB) still finds every commit and every page's newest frame, and after a RESTART
+// checkpoint (old frames past the new ones) every hint gives the same frames, and a right one (the
+// WAL index's mxFrame) a single read.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, promises as fsp, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -128,7 +129,7 @@ shutil.copyfile(db + '-wal', os.path.join(d, 'copy.wal'))
 shutil.copyfile(db + '-shm', os.path.join(d, 'copy.shm'))
 `;
 
-test('the WAL index hint sizes the first read: one read, the same frames, whatever the hint says', async () => {
+test('the WAL index hint sizes the first read: the same frames whatever the hint, one read with a right one', async () => {
   const d = path.join(dir, 'restarted');
   await fsp.mkdir(d);
   execFileSync('python3', ['-c', RESTARTED, d]);
