@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { LtxFileInfo } from '../replica/client.js';
 import { levelDir, ltxFileName, ltxFilePath, parseLtxFileName } from '../replica/layout.js';
 import { stagingDirOf } from '../config/staging-path.js';
-import { closeQuietly, cutTo, openForRewrite, openForWrite, stampTimes, syncFd, writeAll } from '../util/fd-write.js';
+import { closeQuietly, cutTo, linksOf, openForRewrite, openForWrite, stampTimes, syncFd, writeAll } from '../util/fd-write.js';
 import { SparePool, type SpareLimits } from './staging-spares.js';
 import { fsyncDir, unlinkIfExists } from '../util/fs.js';
 
@@ -125,16 +125,27 @@ export class Staging {
    * created. Either way `dir` exists afterwards, for the rename onto the final name.
    */
   private async openNew(dir: string, tmp: string): Promise<{ fd: number; file: string; reused: boolean }> {
+    // Spares only once their old names are durably gone (see staging-spares.ts): one directory
+    // fsync for a whole batch of dropped files.
+    const unsettled = this.spares.unsettledDirs;
+    if (unsettled.length > 0) {
+      for (const d of unsettled) await fsyncDir(d);
+      this.spares.settle();
+    }
     for (let spare = this.spares.take(); spare !== null; spare = this.spares.take()) {
+      let fd: number | null = null;
       try {
-        const fd = openForRewrite(spare);
+        fd = openForRewrite(spare);
+        // A second name (a power cut between a drop and its directory's fsync) is never written over.
+        if (linksOf(fd) !== 1) throw new Error(`${spare} has another name`);
         if (!this.madeDirs.has(dir)) {
           await fsp.mkdir(dir, { recursive: true });
           this.madeDirs.add(dir);
         }
         return { fd, file: spare, reused: true };
       } catch {
-        // Gone or unwritable: a new file does instead.
+        // Gone, unwritable or linked elsewhere: a new file does instead.
+        if (fd !== null) closeQuietly(fd);
         this.spares.discard(spare);
       }
     }

@@ -8,7 +8,7 @@
 // most), where the synchronous call takes 5 to 20 µs. A level-0 file was six trips, about 40 files a
 // second at sync-interval 0s. Large writes (a bulk load's batches) still go through the pool, so
 // the event loop does not wait while the kernel copies them.
-import { closeSync, constants, fsync, ftruncateSync, futimesSync, openSync, writev, writevSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsync, ftruncateSync, futimesSync, openSync, writev, writevSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 /** Batches up to this many bytes are written synchronously; larger ones through the thread pool. */
@@ -32,6 +32,11 @@ export function openForWrite(file: string): number {
  */
 export function openForRewrite(file: string): number {
   return openSync(file, constants.O_WRONLY);
+}
+
+/** How many names the open file has (its link count). */
+export function linksOf(fd: number): number {
+  return fstatSync(fd).nlink;
 }
 
 /** Sets the file's length to `size` (after a rewrite that may be shorter than what was there). */

@@ -1,12 +1,25 @@
 // Dropped staged files are kept as spares and rewritten in place by the next writes (no new inode,
 // no freed blocks), within the pool's bounds; what is renamed onto a final name is always exactly
 // what was written. Real files in a temporary directory.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LtxFileInfo } from '../../src/replica/client.js';
 import { Staging } from '../../src/replication/staging.js';
+
+// Directory fsyncs, counted by path: a spare may only be written over after its old directory's.
+const dirSyncs = vi.hoisted(() => [] as string[]);
+vi.mock('../../src/util/fs.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/util/fs.js')>();
+  return {
+    ...real,
+    fsyncDir: async (dir: string) => {
+      dirSyncs.push(dir);
+      await real.fsyncDir(dir);
+    },
+  };
+});
 
 async function* once(chunks: Buffer[]): AsyncGenerator<Buffer[]> {
   yield chunks;
@@ -56,6 +69,50 @@ describe('staging spares', () => {
     expect((await staging.list(0)).map((f) => [f.minTXID, f.size])).toEqual([[2, 3000]]);
     expect((await staging.read(0, 2, 2)).equals(contents(2, 3000))).toBe(true);
     expect(readdirSync(staging.levelDir(0))).toEqual([path.basename(path2)]);
+  });
+
+  it('writes over a spare only after the directory it left was fsynced, once for a whole batch', async () => {
+    const staging = new Staging(dbPath);
+    const a = await put(staging, 1, 2000);
+    const b = await put(staging, 2, 2000);
+    const inodes = [statSync(staging.filePath(0, 1, 1)).ino, statSync(staging.filePath(0, 2, 2)).ino];
+    await staging.remove(a);
+    await staging.remove(b);
+    expect(staging.spares.unsettledDirs).toEqual([staging.levelDir(0)]);
+    dirSyncs.length = 0;
+    await put(staging, 3, 1000);
+    await put(staging, 4, 1000);
+    expect(dirSyncs).toEqual([staging.levelDir(0)]);
+    expect(staging.spares.unsettledDirs).toEqual([]);
+    expect([statSync(staging.filePath(0, 3, 3)).ino, statSync(staging.filePath(0, 4, 4)).ino].sort()).toEqual(inodes.sort());
+  });
+
+  it('never writes over a spare that has another name, and drops it from the pool', async () => {
+    const staging = new Staging(dbPath);
+    await staging.remove(await put(staging, 1, 2000));
+    // As a power cut could leave it: the old name back beside the spare's.
+    const [spare] = spareNames();
+    const other = path.join(dir, 'old-name.ltx');
+    linkSync(path.join(spareDir(), spare!), other);
+    await put(staging, 2, 700);
+    expect(readFileSync(other).equals(contents(1, 2000))).toBe(true);
+    expect(statSync(other).nlink).toBe(1);
+    expect(statSync(staging.filePath(0, 2, 2)).ino).not.toBe(statSync(other).ino);
+    expect(readFileSync(staging.filePath(0, 2, 2)).equals(contents(2, 700))).toBe(true);
+    expect(spareNames()).toEqual([]);
+  });
+
+  it('at a start, leaves out a spare that has another name (and keeps that name)', async () => {
+    const first = new Staging(dbPath);
+    const staged = [await put(first, 1, 2000), await put(first, 2, 2000)];
+    for (const f of staged) await first.remove(f);
+    const [linked] = spareNames();
+    const other = path.join(dir, 'old-name.ltx');
+    linkSync(path.join(spareDir(), linked!), other);
+    const next = new Staging(dbPath);
+    expect(next.spares.size).toBe(1);
+    expect(spareNames()).not.toContain(linked);
+    expect(readFileSync(other).length).toBe(2000);
   });
 
   it('keeps a batch of dropped files within the count and byte bounds, and deletes the rest', async () => {
