@@ -84,6 +84,16 @@ export class SparePool {
     this.pendingDirs.clear();
   }
 
+  /** The directories could not be fsynced: the spares waiting on them are deleted instead. */
+  dropUnsettled(): void {
+    for (const spare of this.pending) {
+      rmSync(spare.file, { force: true });
+      this.total -= spare.bytes;
+    }
+    this.pending = [];
+    this.pendingDirs.clear();
+  }
+
   /** A spare to overwrite, taken out of the pool; null when none is settled. */
   take(): string | null {
     const spare = this.loaded().pop();

@@ -129,8 +129,13 @@ export class Staging {
     // fsync for a whole batch of dropped files.
     const unsettled = this.spares.unsettledDirs;
     if (unsettled.length > 0) {
-      for (const d of unsettled) await fsyncDir(d);
-      this.spares.settle();
+      try {
+        for (const d of unsettled) await fsyncDir(d);
+        this.spares.settle();
+      } catch {
+        // A directory that went or cannot be synced: those spares are deleted, and a new file does.
+        this.spares.dropUnsettled();
+      }
     }
     for (let spare = this.spares.take(); spare !== null; spare = this.spares.take()) {
       let fd: number | null = null;

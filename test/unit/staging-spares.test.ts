@@ -87,6 +87,19 @@ describe('staging spares', () => {
     expect([statSync(staging.filePath(0, 3, 3)).ino, statSync(staging.filePath(0, 4, 4)).ino].sort()).toEqual(inodes.sort());
   });
 
+  it('deletes the spares waiting on a directory that cannot be fsynced, and writes a new file', async () => {
+    const staging = new Staging(dbPath);
+    await staging.remove(await put(staging, 1, 2000));
+    // The level directory goes (as a hand-made cleanup would): its fsync fails.
+    rmSync(staging.levelDir(0), { recursive: true });
+    await put(staging, 2, 900);
+    expect(readFileSync(staging.filePath(0, 2, 2)).equals(contents(2, 900))).toBe(true);
+    expect(statSync(staging.filePath(0, 2, 2)).nlink).toBe(1);
+    expect(spareNames()).toEqual([]);
+    expect(staging.spares.size).toBe(0);
+    expect(staging.spares.bytes).toBe(0);
+  });
+
   it('never writes over a spare that has another name, and drops it from the pool', async () => {
     const staging = new Staging(dbPath);
     await staging.remove(await put(staging, 1, 2000));
