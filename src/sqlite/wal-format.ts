@@ -134,14 +134,11 @@ export class FrameChecker {
         s2 = (s2 + words[i + 1]! + s1) >>> 0;
       }
     } else {
+      // Big-endian checksums (a WAL written on such a machine) or an unaligned buffer: rare, so
+      // the general checksum, over the header's first 8 bytes and then the page.
       const big = this.header.bigEndianChecksum;
-      const end = offset + this.frameSize;
-      for (let o = offset; o < end; o += o === offset ? WAL_FRAME_HEADER_SIZE : 8) {
-        const a = big ? buf.readUInt32BE(o) : buf.readUInt32LE(o);
-        const b = big ? buf.readUInt32BE(o + 4) : buf.readUInt32LE(o + 4);
-        s1 = (s1 + a + s2) >>> 0;
-        s2 = (s2 + b + s1) >>> 0;
-      }
+      const head = walChecksum(big, buf.subarray(offset, offset + 8), running);
+      ({ s1, s2 } = walChecksum(big, buf.subarray(offset + WAL_FRAME_HEADER_SIZE, offset + this.frameSize), head));
     }
     const pgno = buf.readUInt32BE(offset);
     if (pgno === 0 || s1 !== buf.readUInt32BE(offset + 16) || s2 !== buf.readUInt32BE(offset + 20)) return 0;
