@@ -143,10 +143,7 @@ export class Staging {
         fd = openForRewrite(spare);
         // A second name (a power cut between a drop and its directory's fsync) is never written over.
         if (linksOf(fd) !== 1) throw new Error(`${spare} has another name`);
-        if (!this.madeDirs.has(dir)) {
-          await fsp.mkdir(dir, { recursive: true });
-          this.madeDirs.add(dir);
-        }
+        await this.ensureDir(dir);
         return { fd, file: spare, reused: true };
       } catch {
         // Gone, unwritable or linked elsewhere: a new file does instead.
@@ -170,19 +167,22 @@ export class Staging {
 
   /** Opens `file` for writing in `dir` (a descriptor), creating the directory the first time (or if it went). */
   private async create(dir: string, file: string): Promise<number> {
-    if (!this.madeDirs.has(dir)) {
-      await fsp.mkdir(dir, { recursive: true });
-      this.madeDirs.add(dir);
-    }
+    await this.ensureDir(dir);
     try {
       return openForWrite(file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       this.madeDirs.delete(dir);
-      await fsp.mkdir(dir, { recursive: true });
-      this.madeDirs.add(dir);
+      await this.ensureDir(dir);
       return openForWrite(file);
     }
+  }
+
+  /** Makes `dir` unless this staging made it already (or saw it). */
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.madeDirs.has(dir)) return;
+    await fsp.mkdir(dir, { recursive: true });
+    this.madeDirs.add(dir);
   }
 
   /**
