@@ -52,22 +52,36 @@ export function parseLtxFileName(name: string): { minTXID: number; maxTXID: numb
 
 /** The level's directory (or key prefix) name under the root, in a scheme. */
 export function levelName(level: number, scheme: LayoutScheme = 'dir'): string {
-  return scheme === 's3' ? level.toString(16).padStart(4, '0') : posix.join('ltx', String(level));
+  return scheme === 's3' ? level.toString(16).padStart(4, '0') : `ltx/${level}`;
 }
+
+// Level directories are asked for on every file (several times per upload at sync-interval 0s),
+// and path.join's normalising showed in the profile: each is joined once. Bounded, for directory
+// mode's databases coming and going.
+const levelDirs = new Map<string, string>();
+const LEVEL_DIRS_MAX = 10_000;
 
 /** A level's directory (or key prefix, without a trailing slash) under `root`. */
 export function levelDir(root: string, level: number, scheme: LayoutScheme = 'dir'): string {
-  return posix.join(root, levelName(level, scheme));
+  const key = `${scheme}:${level}:${root}`;
+  let dir = levelDirs.get(key);
+  if (dir === undefined) {
+    if (levelDirs.size >= LEVEL_DIRS_MAX) levelDirs.clear();
+    dir = posix.join(root, levelName(level, scheme));
+    levelDirs.set(key, dir);
+  }
+  return dir;
 }
 
 /** A file's path (or key) under `root`. */
 export function ltxFilePath(root: string, id: LtxFileId, scheme: LayoutScheme = 'dir'): string {
-  return posix.join(levelDir(root, id.level, scheme), ltxFileName(id.minTXID, id.maxTXID));
+  // A level's directory never ends in a slash and a file name holds none, so this is the join.
+  return `${levelDir(root, id.level, scheme)}/${ltxFileName(id.minTXID, id.maxTXID)}`;
 }
 
 /** A file's path relative to the replica root, for logs and errors: "ltx/0/...-....ltx". */
 export function describeFile(id: LtxFileId, scheme: LayoutScheme = 'dir'): string {
-  return posix.join(levelName(id.level, scheme), ltxFileName(id.minTXID, id.maxTXID));
+  return `${levelName(id.level, scheme)}/${ltxFileName(id.minTXID, id.maxTXID)}`;
 }
 
 /**

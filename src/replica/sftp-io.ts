@@ -52,11 +52,19 @@ export interface SftpStallReport {
   channel: { state: unknown; window: unknown; buffered: number; waitingForWindow: unknown };
 }
 
+/** A request sent and not yet answered. */
+interface WaitingRequest {
+  request: string;
+  path: string;
+  /** Fails the request: the connection went before its answer came. */
+  onLost: () => void;
+}
+
 export class Sftp {
   private pending = 0;
   private lastProgressAt = Date.now();
   /** Requests waiting for an answer, oldest first (a Set keeps insertion order). */
-  private readonly waiting = new Set<{ request: string; path: string }>();
+  private readonly waiting = new Set<WaitingRequest>();
   /** Called when a request finds the channel no longer open, so the owner can drop the connection. */
   onChannelGone: (() => void) | null = null;
 
@@ -67,7 +75,13 @@ export class Sftp {
   constructor(
     private readonly raw: SFTPWrapper,
     private readonly lost: AbortSignal,
-  ) {}
+  ) {
+    // One listener for the connection, not one per request: at sync-interval 0s a file is six
+    // requests, and adding and removing an EventTarget listener for each showed in the profile.
+    lost.addEventListener('abort', () => {
+      for (const entry of [...this.waiting]) entry.onLost();
+    }, { once: true });
+  }
 
   /**
    * How long requests have been waiting without any answer arriving; 0 when none is waiting. A live
@@ -102,21 +116,22 @@ export class Sftp {
         return reject(new SftpRequestError(request, path, null, 'the SFTP channel is closing'));
       }
       if (this.pending++ === 0) this.lastProgressAt = Date.now();
-      const entry = { request, path };
-      this.waiting.add(entry);
       let done = false;
+      const entry: WaitingRequest = {
+        request,
+        path,
+        onLost: () => {
+          if (done) return;
+          finish();
+          reject(new SftpRequestError(request, path, null, 'connection lost before the server answered'));
+        },
+      };
+      this.waiting.add(entry);
       const finish = (): void => {
         done = true;
         this.pending--;
         this.waiting.delete(entry);
-        this.lost.removeEventListener('abort', onLost);
       };
-      const onLost = (): void => {
-        if (done) return;
-        finish();
-        reject(new SftpRequestError(request, path, null, 'connection lost before the server answered'));
-      };
-      this.lost.addEventListener('abort', onLost, { once: true });
       const cb = (err: Error | undefined | null, value?: T): void => {
         if (done) return;
         finish();

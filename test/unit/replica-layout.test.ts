@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeFile, isTempFileName, levelDir, LEVELS, ltxFileName, ltxFilePath, parseLtxFileName, RESTORE_LEVELS, tempFileName } from '../../src/replica/layout.js';
 
@@ -34,6 +35,24 @@ describe('replica layout', () => {
     expect(ltxFilePath('t.db', { level: 0, minTXID: 1, maxTXID: 1 }, 's3')).toBe('t.db/0000/0000000000000001-0000000000000001.ltx');
     expect(levelDir('a/b', 9, 's3')).toBe('a/b/0009');
     expect(describeFile({ level: 3, minTXID: 1, maxTXID: 2 }, 's3')).toBe('0003/0000000000000001-0000000000000002.ltx');
+  });
+
+  it('joins a file path as path.join would, whatever the root looks like, asked once or again', () => {
+    const id = { level: 2, minTXID: 7, maxTXID: 9 };
+    const name = '0000000000000007-0000000000000009.ltx';
+    for (const scheme of ['dir', 's3'] as const) {
+      const level = scheme === 's3' ? '0002' : 'ltx/2';
+      for (const root of ['/', '', '.', 'p/', '/a//b/', './x/../y', 'bucket-prefix']) {
+        for (let i = 0; i < 2; i++) {
+          expect(levelDir(root, 2, scheme)).toBe(posix.join(root, level));
+          expect(ltxFilePath(root, id, scheme)).toBe(posix.join(root, level, name));
+        }
+      }
+    }
+    // The same root under both schemes, and two roots, never share an entry.
+    expect(levelDir('r', 0)).toBe('r/ltx/0');
+    expect(levelDir('r', 0, 's3')).toBe('r/0000');
+    expect(levelDir('r2', 0)).toBe('r2/ltx/0');
   });
 
   it('lists the levels once, in both orders', () => {
