@@ -67,10 +67,15 @@ describe('metrics, health and status', () => {
     await walship.waitForEvent('http_listening');
     await runWriter('node', { db, from: 1, to: 20, payload: 'small', delayMs: 20 });
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    await poll('caught up', async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : null));
-
-    const metrics = parseMetrics(await (await fetch(`${base}/metrics`)).text());
+    await poll('ready', async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : null));
+    // Ready means less than ready-lag behind; the last commits may still sit in the group-commit
+    // window, so wait for the replica to hold the local TXID before reading the lag.
     const labels = `{db="${db}",replica="file"}`;
+    const metrics = await poll('caught up', async () => {
+      const m = parseMetrics(await (await fetch(`${base}/metrics`)).text());
+      const local = m.get(`walship_db_txid{db="${db}"}`);
+      return local !== undefined && m.get(`walship_replica_txid${labels}`) === local ? m : null;
+    });
     expect(metrics.get(`walship_replica_lag_seconds${labels}`)).toBe(0);
     const localTxid = metrics.get(`walship_db_txid{db="${db}"}`)!;
     expect(localTxid).toBeGreaterThan(0);
